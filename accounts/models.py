@@ -1,0 +1,72 @@
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.phones import normalize_phone
+from common.i18n import DEFAULT_LANGUAGE
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, phone: str, password: str | None, **fields: object) -> "User":
+        normalized = normalize_phone(phone)
+        if not normalized:
+            raise ValidationError({"phone": _("Enter a valid phone number.")})
+        user = self.model(phone=normalized, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, phone: str, password: str | None = None, **fields: object) -> "User":
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(phone, password, **fields)
+
+    def create_superuser(self, phone: str, password: str | None = None, **fields: object) -> "User":
+        fields["is_staff"] = True
+        fields["is_superuser"] = True
+        return self._create(phone, password, **fields)
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(phone=normalize_phone(username or "") or username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person using the service: a citizen, or a staff member of an agency."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    phone = models.CharField(_("số điện thoại"), max_length=20, unique=True)
+    full_name = models.CharField(_("họ và tên"), max_length=150)
+    preferred_language = models.CharField(
+        _("ngôn ngữ ưa dùng"), max_length=12, default=DEFAULT_LANGUAGE
+    )
+    administrative_unit = models.ForeignKey(
+        "agencies.AdministrativeUnit",
+        verbose_name=_("xã/phường cư trú"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"level": "commune"},
+    )
+    is_staff = models.BooleanField(_("là cán bộ"), default=False)
+    is_active = models.BooleanField(_("đang hoạt động"), default=True)
+    date_joined = models.DateTimeField(_("ngày đăng ký"), default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("người dùng")
+        verbose_name_plural = _("người dùng")
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.phone})"

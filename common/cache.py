@@ -1,0 +1,78 @@
+"""A Redis cache that fails open: an unreachable Redis behaves like an empty cache.
+
+Throttles and caches are conveniences; nothing the API must answer lives only in Redis, so a
+Redis outage must never turn a request into a 500.
+"""
+
+import logging
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # pragma: no cover - redis is a declared dependency
+    RedisError = OSError  # type: ignore[misc,assignment]
+
+_FAILURES = (RedisError, OSError)
+
+
+class FailOpenRedisCache(RedisCache):
+    def _fail(self, op: str, exc: Exception) -> None:
+        logger.warning("cache %s failed, continuing without cache: %s", op, exc)
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except _FAILURES as exc:
+            self._fail("get", exc)
+            return default
+
+    def set(self, key: Any, value: Any, timeout: Any = None, version: Any = None) -> None:  # type: ignore[override]
+        try:
+            super().set(key, value, timeout, version)
+        except _FAILURES as exc:
+            self._fail("set", exc)
+
+    def add(self, key: Any, value: Any, timeout: Any = None, version: Any = None) -> bool:  # type: ignore[override]
+        try:
+            return super().add(key, value, timeout, version)
+        except _FAILURES as exc:
+            self._fail("add", exc)
+            return False
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        try:
+            return super().delete(key, version)
+        except _FAILURES as exc:
+            self._fail("delete", exc)
+            return False
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
+        try:
+            return super().get_many(keys, version)
+        except _FAILURES as exc:
+            self._fail("get_many", exc)
+            return {}
+
+    def set_many(self, data: Any, timeout: Any = None, version: Any = None) -> list[Any]:  # type: ignore[override]
+        try:
+            return super().set_many(data, timeout, version)
+        except _FAILURES as exc:
+            self._fail("set_many", exc)
+            return list(data)
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        try:
+            return super().incr(key, delta, version)
+        except _FAILURES as exc:
+            self._fail("incr", exc)
+            return delta
+
+    def clear(self) -> None:
+        try:
+            super().clear()
+        except _FAILURES as exc:
+            self._fail("clear", exc)

@@ -1,0 +1,36 @@
+"""Throttles. Login and lookups are keyed on the phone number, not the IP: a whole village
+often shares one carrier IP, so per-IP limits stay generous."""
+
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+
+
+class GenerousAnonRateThrottle(AnonRateThrottle):
+    scope = "anon"
+
+
+class PhoneRateThrottle(SimpleRateThrottle):
+    """Counts attempts per normalised phone number found in the request body."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        from accounts.phones import normalize_phone
+
+        raw = request.data.get("phone") if hasattr(request.data, "get") else None
+        if not isinstance(raw, str) or not raw.strip():
+            return None
+        phone = normalize_phone(raw) or raw.strip()
+        return self.cache_format % {"scope": self.scope, "ident": phone}
+
+
+class RegisterThrottle(PhoneRateThrottle):
+    scope = "register"
+
+
+class UserWriteThrottle(SimpleRateThrottle):
+    scope = "user_write"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        if request.method in ("GET", "HEAD", "OPTIONS") or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from common import views as common_views
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("agencies.api.urls")),
+    path("", include("services.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("health/live", common_views.live, name="health-live"),
+    path("health/ready", common_views.ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "common.views.not_found"
+handler500 = "common.views.server_error"

@@ -1,0 +1,1 @@
+# Feedback (PAKN) tables arrive with the feedback capability.

@@ -1,0 +1,145 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from common.i18n import validate_translations
+from common.models import TimeStampedModel, UUIDModel
+
+
+class ServiceCategory(TimeStampedModel):
+    code = models.SlugField(_("mã"), max_length=64, unique=True)
+    name = models.JSONField(_("tên"), validators=[validate_translations])
+    position = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
+
+    class Meta:
+        verbose_name = _("lĩnh vực")
+        verbose_name_plural = _("lĩnh vực")
+        ordering = ("position", "code")
+
+    def __str__(self) -> str:
+        return str(self.name.get("vi", self.code))
+
+
+class PublicService(TimeStampedModel):
+    class Level(models.TextChoices):
+        COMMUNE = "commune", _("Cấp xã")
+        PROVINCE = "province", _("Cấp tỉnh")
+        MINISTRY = "ministry", _("Cấp bộ")
+
+    class OnlineLevel(models.TextChoices):
+        FULL = "full", _("Toàn trình")
+        PARTIAL = "partial", _("Một phần")
+
+    code = models.SlugField(_("mã"), max_length=80, unique=True)
+    national_code = models.CharField(_("mã thủ tục quốc gia"), max_length=32, blank=True)
+    name = models.JSONField(_("tên"), validators=[validate_translations])
+    description = models.JSONField(_("mô tả"), default=dict, blank=True)
+    category = models.ForeignKey(
+        ServiceCategory, verbose_name=_("lĩnh vực"), on_delete=models.PROTECT,
+        related_name="services",
+    )
+    level = models.CharField(_("cấp giải quyết"), max_length=16, choices=Level.choices)
+    processing_days = models.PositiveSmallIntegerField(_("số ngày làm việc"))
+    fee = models.PositiveIntegerField(_("lệ phí (VND)"), default=0)
+    online_level = models.CharField(
+        _("mức độ trực tuyến"), max_length=16, choices=OnlineLevel.choices
+    )
+    required_documents = models.JSONField(_("giấy tờ cần nộp"), default=list, blank=True)
+    form_schema = models.JSONField(_("mẫu tờ khai (JSON Schema)"), default=dict, blank=True)
+    is_active = models.BooleanField(_("đang cung cấp"), default=True)
+
+    class Meta:
+        verbose_name = _("thủ tục hành chính")
+        verbose_name_plural = _("thủ tục hành chính")
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return str(self.name.get("vi", self.code))
+
+
+class ServiceRequest(TimeStampedModel):
+    """A dossier: one citizen's request for one public service."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Đã nộp")
+        RECEIVED = "received", _("Đã tiếp nhận")
+        SUPPLEMENT_REQUESTED = "supplement_requested", _("Yêu cầu bổ sung")
+        IN_PROGRESS = "in_progress", _("Đang xử lý")
+        RESULT_READY = "result_ready", _("Có kết quả")
+        COMPLETED = "completed", _("Đã trả kết quả")
+        REJECTED = "rejected", _("Từ chối")
+        CANCELLED = "cancelled", _("Đã huỷ")
+
+    FINAL = (Status.COMPLETED, Status.REJECTED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tracking_code = models.CharField(_("mã hồ sơ"), max_length=20, unique=True)
+    service = models.ForeignKey(
+        PublicService, verbose_name=_("thủ tục"), on_delete=models.PROTECT,
+        related_name="requests",
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("người nộp"), on_delete=models.PROTECT,
+        related_name="service_requests",
+    )
+    administrative_unit = models.ForeignKey(
+        "agencies.AdministrativeUnit", verbose_name=_("xã/phường"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    agency = models.ForeignKey(
+        "agencies.Agency", verbose_name=_("cơ quan giải quyết"), on_delete=models.PROTECT,
+        related_name="service_requests",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("cán bộ thụ lý"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="assigned_requests",
+    )
+    status = models.CharField(
+        _("trạng thái"), max_length=24, choices=Status.choices, default=Status.SUBMITTED,
+        db_index=True,
+    )
+    form_data = models.JSONField(_("tờ khai"), default=dict, blank=True)
+    note = models.TextField(_("ghi chú"), blank=True)
+    received_at = models.DateTimeField(_("ngày tiếp nhận"), null=True, blank=True)
+    due_at = models.DateTimeField(_("hạn trả kết quả"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("hồ sơ")
+        verbose_name_plural = _("hồ sơ")
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=("agency", "status"))]
+
+    def __str__(self) -> str:
+        return self.tracking_code
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.due_at is not None
+            and self.status not in self.FINAL
+            and self.status != self.Status.RESULT_READY
+            and timezone.now() > self.due_at
+        )
+
+
+class ServiceRequestEvent(UUIDModel):
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    note = models.TextField(blank=True)
+    internal = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("diễn biến hồ sơ")
+        verbose_name_plural = _("diễn biến hồ sơ")
+        ordering = ("created_at",)
