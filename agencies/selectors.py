@@ -1,9 +1,34 @@
 """Every read of agencies, and the one place that decides which agencies a staff member
 may see and act for (DESIGN's ranked roles)."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, QuerySet, Value, When
 
-from agencies.models import Agency, StaffMembership
+from agencies.models import AdministrativeUnit, Agency, StaffMembership
+
+# Above any PositiveIntegerField value, so `level rank * bound + code` orders like
+# (level, code).
+_CODE_BOUND = 10**10
+
+
+def administrative_units() -> QuerySet[AdministrativeUnit]:
+    """All units with `sort_key`, a single unique integer ordering like (level, code).
+
+    Cursor pagination positions on one column only; ordering on `level` alone would leave
+    3,321 communes tied and push the cursor past DRF's offset cap.
+    """
+    ranks = [
+        When(level=level, then=Value(rank * _CODE_BOUND))
+        for rank, level in enumerate(sorted(AdministrativeUnit.Level.values))
+    ]
+    sort_key = ExpressionWrapper(
+        Case(*ranks, output_field=BigIntegerField()) + F("code"), output_field=BigIntegerField()
+    )
+    return AdministrativeUnit.objects.select_related("parent").annotate(sort_key=sort_key)
+
+
+def public_agencies() -> QuerySet[Agency]:
+    """Active agencies, as anyone may list them, with their administrative unit joined."""
+    return Agency.objects.filter(is_active=True).select_related("administrative_unit")
 
 
 def subtree(agency: Agency) -> QuerySet[Agency]:

@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+
+from services.api import views
+
+urlpatterns = [
+    path("service-categories/", views.ServiceCategoryListView.as_view(), name="service-categories"),
+    path("services/", views.PublicServiceListView.as_view(), name="services"),
+    path("services/<slug:code>/", views.PublicServiceDetailView.as_view(), name="service-detail"),
+    path("requests/", views.ServiceRequestListCreateView.as_view(), name="requests"),
+    path("requests/<uuid:pk>/", views.ServiceRequestDetailView.as_view(), name="request-detail"),
+    path(
+        "requests/<uuid:pk>/transitions/",
+        views.ServiceRequestTransitionView.as_view(),
+        name="request-transitions",
+    ),
+]

@@ -1,0 +1,46 @@
+# Two commands for a new machine: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint schema worker beat fake-fcm clean
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv sync --frozen --inexact --python $(PY)
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_administrative_units
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+schema: install
+	DJANGO_ENV=test $(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
+
+worker: install
+	CELERY_TASK_ALWAYS_EAGER=false $(VENV)/bin/celery -A config worker -l info --prefetch-multiplier 1
+
+beat: install
+	CELERY_TASK_ALWAYS_EAGER=false $(VENV)/bin/celery -A config beat -l info
+
+fake-fcm: install
+	$(PY) -m notifications.fake_fcm --port 9099
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles

@@ -1,0 +1,194 @@
+import unicodedata
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import (
+    PasswordField,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from accounts.phones import normalize_phone
+from common.i18n import DEFAULT_LANGUAGE, KNOWN_LANGUAGES
+from common.text import squash_spaces
+
+# Longer passwords only cost hashing time; no one types more on a phone.
+PASSWORD_MAX_LENGTH = 128
+PHONE_MAX_LENGTH = 32
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers: `{"phone": 912345678}` is a client bug, not a phone."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PhoneField(StrictCharField):
+    default_error_messages = {"invalid_phone": _("Enter a valid phone number.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PHONE_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        normalized = normalize_phone(super().to_internal_value(data))
+        if normalized is None:
+            self.fail("invalid_phone")
+        return normalized
+
+
+class NewPasswordField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+
+def clean_full_name(value: str) -> str:
+    # Phones may send decomposed Vietnamese (NFD); store one form so search and sorting agree.
+    return squash_spaces(unicodedata.normalize("NFC", value))
+
+
+class RegistrationSerializer(serializers.Serializer):
+    phone = PhoneField(help_text=_("Any common format; stored as E.164 (+84…)."))
+    password = NewPasswordField()
+    full_name = StrictCharField(max_length=150)
+    preferred_language = serializers.ChoiceField(
+        choices=KNOWN_LANGUAGES, default=DEFAULT_LANGUAGE, required=False
+    )
+
+    def validate_full_name(self, value: str) -> str:
+        return clean_full_name(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An unsaved user lets the similarity validator compare the password with the
+        # person's own phone and name.
+        candidate = User(phone=attrs["phone"], full_name=attrs["full_name"])
+        try:
+            validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise DjangoValidationError({"password": exc.error_list}) from exc
+        return attrs
+
+
+class HomeCommuneSerializer(serializers.Serializer):
+    code = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    level = serializers.CharField(read_only=True)
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    administrative_unit = HomeCommuneSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = ("id", "phone", "full_name", "preferred_language", "administrative_unit", "is_staff")
+        read_only_fields = fields
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    full_name = StrictCharField(max_length=150, required=False)
+    preferred_language = serializers.ChoiceField(choices=KNOWN_LANGUAGES, required=False)
+    administrative_unit = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        allow_null=True,
+        required=False,
+        help_text=_("Commune code of the home commune; null clears it."),
+    )
+
+    def validate_full_name(self, value: str) -> str:
+        return clean_full_name(value)
+
+
+class PhoneTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """simplejwt's login, with the phone accepted in any common format."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = StrictCharField(
+            write_only=True, max_length=PHONE_MAX_LENGTH
+        )
+        # Kept verbatim: a password set with surrounding spaces must still match at login.
+        self.fields["password"] = PasswordField(
+            trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        phone = attrs[self.username_field]
+        # An unparseable phone simply matches no account: the same 401 as a wrong password.
+        attrs[self.username_field] = normalize_phone(phone) or phone
+        return super().validate(attrs)
+
+
+class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh with rotation, hardened.
+
+    A refresh token of a deleted user answers 401 instead of a server error, and when two
+    requests race with the same refresh token only the one that blacklists it first gets a
+    new pair, so a stolen token cannot be used alongside the real one.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = self.token_class(attrs["refresh"])
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        if not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
+        access = str(refresh.access_token)
+        # get_or_create on a unique column: exactly one racing request sees `created`.
+        _entry, created = refresh.blacklist()
+        if not created:
+            raise TokenError(_("Token is blacklisted"))
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+        return {"access": access, "refresh": str(refresh)}
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class _LogoutRefreshToken(RefreshToken):
+    # Logging out twice (a retry after a lost response) is a success, not an error.
+    def check_blacklist(self) -> None:
+        return None
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = StrictCharField(write_only=True)
+    device_token = StrictCharField(write_only=True, required=False, max_length=4096)
+
+    def validate_refresh(self, value: str) -> RefreshToken:
+        try:
+            return _LogoutRefreshToken(value)
+        except TokenError as exc:
+            raise serializers.ValidationError(str(exc), code="token_not_valid") from exc
+
+
+class ConflictErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("e.g. `phone_taken`"))
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse409Serializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = ConflictErrorSerializer(many=True)

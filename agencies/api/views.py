@@ -1,0 +1,69 @@
+"""Public reference data: administrative units and agencies. Anyone may read them."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.permissions import AllowAny
+
+from agencies import selectors
+from agencies.api.filters import AdministrativeUnitFilter, AgencyFilter
+from agencies.api.pagination import AdministrativeUnitPagination, AgencyPagination
+from agencies.api.serializers import AdministrativeUnitOutput, AgencyOutput
+
+TAGS = ["reference data"]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List provinces and communes",
+        description=(
+            "The 34 provinces and 3,321 communes in force since 1 July 2025, ordered by "
+            "(level, code). Province and commune codes overlap, so a unit is known by both."
+        ),
+        tags=TAGS,
+    )
+)
+class AdministrativeUnitListView(ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = AdministrativeUnitOutput
+    filterset_class = AdministrativeUnitFilter
+    pagination_class = AdministrativeUnitPagination
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.administrative_units()
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List agencies",
+        description="Active agencies (ministries, provincial boards, commune offices).",
+        tags=TAGS,
+    )
+)
+class AgencyListView(ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = AgencyOutput
+    filterset_class = AgencyFilter
+    pagination_class = AgencyPagination
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.public_agencies()
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Get an agency",
+        description="An active agency with its contact details; otherwise 404.",
+        tags=TAGS,
+        parameters=[OpenApiParameter("agency_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+    )
+)
+class AgencyDetailView(RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = AgencyOutput
+    # A malformed id fails UUID validation inside get_object_or_404 and answers 404, like an
+    # unknown one, instead of the HTML 404 a `<uuid:>` converter would leave to Django.
+    lookup_url_kwarg = "agency_id"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.public_agencies()

@@ -1,0 +1,79 @@
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error_shape(body, error_type, code):
+    assert set(body) == {"type", "errors"}
+    assert body["type"] == error_type
+    assert body["errors"][0]["code"] == code
+    assert set(body["errors"][0]) == {"code", "detail", "attr"}
+
+
+def test_unknown_api_path_is_a_json_404(api):
+    response = api.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert_error_shape(response.json(), "client_error", "not_found")
+
+
+def test_wrong_method_is_a_json_405(api, world):
+    response = api.delete("/api/v1/services/")
+    assert response.status_code == 405
+    assert_error_shape(response.json(), "client_error", "method_not_allowed")
+
+
+def test_unhandled_exception_is_a_json_500(api, world, monkeypatch):
+    from services import selectors
+
+    def explode():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(selectors, "categories", explode)
+    with override_settings(DEBUG=False):
+        api.raise_request_exception = False
+        response = api.get("/api/v1/service-categories/")
+    assert response.status_code == 500
+    assert_error_shape(response.json(), "server_error", "error")
+
+
+def test_form_encoded_bodies_are_refused_with_415(api, world, citizen_a):
+    from tests.conftest import client_for
+
+    response = client_for(citizen_a).post(
+        "/api/v1/requests/", data="service=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert_error_shape(response.json(), "client_error", "unsupported_media_type")
+
+
+def test_live_and_ready(client):
+    assert client.get("/health/live").json() == {"status": "ok"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+
+
+def test_ready_is_503_when_the_broker_is_down(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from config.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/health/ready")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 503
+    assert response.json()["problems"] == ["broker: OperationalError"] or response.json()[
+        "problems"
+    ][0].startswith("broker:")
+
+
+def test_ready_is_503_when_the_database_is_down(client, monkeypatch):
+    from common import views
+
+    monkeypatch.setattr(views, "_check_database", lambda: "database: OperationalError")
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert "database: OperationalError" in response.json()["problems"]
