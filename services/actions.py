@@ -12,6 +12,7 @@ import jsonschema
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from notifications.outbox import notify
 from rest_framework.exceptions import ValidationError
 
 from agencies import calendar
@@ -19,7 +20,6 @@ from agencies.models import AdministrativeUnit
 from agencies.selectors import agencies_in_scope
 from common.exceptions import Conflict, InvalidTransition, NotAllowed
 from common.tracking import new_tracking_code
-from notifications.outbox import notify
 from services.models import PublicService, ServiceRequest, ServiceRequestEvent
 from services.selectors import handling_agency
 
@@ -61,7 +61,9 @@ def staff_agency_ids(user) -> set[Any]:  # type: ignore[no-untyped-def]
     """Ids of agencies the user acts for, computed once per user object."""
     cached = getattr(user, "_staff_agency_ids", None)
     if cached is None:
-        cached = set(agencies_in_scope(user).values_list("pk", flat=True)) if user.is_staff else set()
+        cached = (
+            set(agencies_in_scope(user).values_list("pk", flat=True)) if user.is_staff else set()
+        )
         user._staff_agency_ids = cached
     return cached
 
@@ -191,8 +193,12 @@ def submit_request(
         except IntegrityError:
             if request_id and ServiceRequest.objects.filter(pk=request_id).exists():
                 return submit_request(
-                    applicant=applicant, service=service, commune=commune,
-                    form_data=form_data, note=note, request_id=request_id,
+                    applicant=applicant,
+                    service=service,
+                    commune=commune,
+                    form_data=form_data,
+                    note=note,
+                    request_id=request_id,
                 )
             continue  # a tracking-code collision: draw another code
     raise Conflict(_("Could not issue a tracking code, please retry."), code="retry")

@@ -38,7 +38,9 @@ class PublicService(TimeStampedModel):
     name = models.JSONField(_("tên"), validators=[validate_translations])
     description = models.JSONField(_("mô tả"), default=dict, blank=True)
     category = models.ForeignKey(
-        ServiceCategory, verbose_name=_("lĩnh vực"), on_delete=models.PROTECT,
+        ServiceCategory,
+        verbose_name=_("lĩnh vực"),
+        on_delete=models.PROTECT,
         related_name="services",
     )
     level = models.CharField(_("cấp giải quyết"), max_length=16, choices=Level.choices)
@@ -78,27 +80,42 @@ class ServiceRequest(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tracking_code = models.CharField(_("mã hồ sơ"), max_length=20, unique=True)
     service = models.ForeignKey(
-        PublicService, verbose_name=_("thủ tục"), on_delete=models.PROTECT,
+        PublicService,
+        verbose_name=_("thủ tục"),
+        on_delete=models.PROTECT,
         related_name="requests",
     )
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("người nộp"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người nộp"),
+        on_delete=models.PROTECT,
         related_name="service_requests",
     )
     administrative_unit = models.ForeignKey(
-        "agencies.AdministrativeUnit", verbose_name=_("xã/phường"), on_delete=models.PROTECT,
+        "agencies.AdministrativeUnit",
+        verbose_name=_("xã/phường"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     agency = models.ForeignKey(
-        "agencies.Agency", verbose_name=_("cơ quan giải quyết"), on_delete=models.PROTECT,
+        "agencies.Agency",
+        verbose_name=_("cơ quan giải quyết"),
+        on_delete=models.PROTECT,
         related_name="service_requests",
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("cán bộ thụ lý"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="assigned_requests",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cán bộ thụ lý"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
     )
     status = models.CharField(
-        _("trạng thái"), max_length=24, choices=Status.choices, default=Status.SUBMITTED,
+        _("trạng thái"),
+        max_length=24,
+        choices=Status.choices,
+        default=Status.SUBMITTED,
         db_index=True,
     )
     form_data = models.JSONField(_("tờ khai"), default=dict, blank=True)
@@ -126,11 +143,12 @@ class ServiceRequest(TimeStampedModel):
 
 
 class ServiceRequestEvent(UUIDModel):
-    request = models.ForeignKey(
-        ServiceRequest, on_delete=models.CASCADE, related_name="events"
-    )
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     action = models.CharField(max_length=32)

@@ -73,28 +73,49 @@ def world(db):
     )
     ministry = f.AgencyFactory(code="ministry", name="Bộ Nội vụ", level=Agency.Level.MINISTRY)
     tq_board = f.AgencyFactory(
-        code="tq-board", name="Sở Nội vụ Tuyên Quang", level=Agency.Level.PROVINCE,
-        parent=ministry, administrative_unit=tuyen_quang,
+        code="tq-board",
+        name="Sở Nội vụ Tuyên Quang",
+        level=Agency.Level.PROVINCE,
+        parent=ministry,
+        administrative_unit=tuyen_quang,
     )
     lam_binh_office = f.AgencyFactory(
-        code="lam-binh", name="UBND xã Lâm Bình", level=Agency.Level.COMMUNE,
-        parent=tq_board, administrative_unit=lam_binh, phone="0207 3851 001",
-        address="Thôn Nà Khà, xã Lâm Bình", opening_hours="Thứ 2–6, 7:30–17:00",
+        code="lam-binh",
+        name="UBND xã Lâm Bình",
+        level=Agency.Level.COMMUNE,
+        parent=tq_board,
+        administrative_unit=lam_binh,
+        phone="0207 3851 001",
+        address="Thôn Nà Khà, xã Lâm Bình",
+        opening_hours="Thứ 2–6, 7:30–17:00",
     )
     db_board = f.AgencyFactory(
-        code="db-board", name="Sở Nội vụ Điện Biên", level=Agency.Level.PROVINCE,
-        parent=ministry, administrative_unit=dien_bien,
+        code="db-board",
+        name="Sở Nội vụ Điện Biên",
+        level=Agency.Level.PROVINCE,
+        parent=ministry,
+        administrative_unit=dien_bien,
     )
     muong_phang_office = f.AgencyFactory(
-        code="muong-phang", name="UBND xã Mường Phăng", level=Agency.Level.COMMUNE,
-        parent=db_board, administrative_unit=muong_phang,
+        code="muong-phang",
+        name="UBND xã Mường Phăng",
+        level=Agency.Level.COMMUNE,
+        parent=db_board,
+        administrative_unit=muong_phang,
     )
     service = f.ServiceFactory()
     return {
-        "tuyen_quang": tuyen_quang, "dien_bien": dien_bien, "lam_binh": lam_binh,
-        "thuong_lam": thuong_lam, "muong_phang": muong_phang, "ministry": ministry,
-        "tq_board": tq_board, "lam_binh_office": lam_binh_office, "db_board": db_board,
-        "muong_phang_office": muong_phang_office, "service": service,
+        "tuyen_quang": tuyen_quang,
+        "dien_bien": dien_bien,
+        "lam_binh": lam_binh,
+        "thuong_lam": thuong_lam,
+        "muong_phang": muong_phang,
+        "ministry": ministry,
+        "tq_board": tq_board,
+        "lam_binh_office": lam_binh_office,
+        "db_board": db_board,
+        "muong_phang_office": muong_phang_office,
+        "service": service,
     }
 
 

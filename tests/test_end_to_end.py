@@ -83,7 +83,9 @@ def fake_fcm(real_services, tmp_path):
     log = open(tmp_path / "fake_fcm.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "notifications.fake_fcm", "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -123,10 +125,24 @@ def worker(real_services, fake_fcm, settings, tmp_path):
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "info",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     eager = celery_app.conf.task_always_eager
     broker = celery_app.conf.broker_url
@@ -149,19 +165,25 @@ def test_officer_receive_reaches_the_phone_through_fcm(
 ):
     api = f"{live_server.url}/api/v1"
 
-    status, tokens = http("POST", f"{api}/auth/token/", {"phone": "0900 000 001", "password": "DemoPass#2026"})
+    status, tokens = http(
+        "POST", f"{api}/auth/token/", {"phone": "0900 000 001", "password": "DemoPass#2026"}
+    )
     assert status == 200, tokens
     phone = tokens["access"]
     status, _ = http(
-        "POST", f"{api}/devices/",
-        {"token": "fcm-token-of-mai", "platform": "android", "app_version": "1.0.0"}, phone,
+        "POST",
+        f"{api}/devices/",
+        {"token": "fcm-token-of-mai", "platform": "android", "app_version": "1.0.0"},
+        phone,
     )
     assert status == 201
 
     status, dossier = http(
-        "POST", f"{api}/requests/",
+        "POST",
+        f"{api}/requests/",
         {
-            "service": "birth-registration", "administrative_unit": 2266,
+            "service": "birth-registration",
+            "administrative_unit": 2266,
             "form_data": {"child": {"full_name": "Hoàng Văn An", "birth_date": "2026-11-01"}},
         },
         phone,
@@ -172,7 +194,9 @@ def test_officer_receive_reaches_the_phone_through_fcm(
         "POST", f"{api}/auth/token/", {"phone": "+84900000101", "password": "DemoPass#2026"}
     )
     status, received = http(
-        "POST", f"{api}/requests/{dossier['id']}/transitions/", {"action": "receive"},
+        "POST",
+        f"{api}/requests/{dossier['id']}/transitions/",
+        {"action": "receive"},
         tokens["access"],
     )
     assert status == 200, received
@@ -184,9 +208,10 @@ def test_officer_receive_reaches_the_phone_through_fcm(
 
     message = wait_for(pushes, 30, "the push of `received`")[0]["message"]
     assert message.get("token", message.get("fid")) == "fcm-token-of-mai"
-    assert dossier["tracking_code"] in message["notification"]["title"] + message[
-        "notification"
-    ]["body"]
+    assert (
+        dossier["tracking_code"]
+        in message["notification"]["title"] + message["notification"]["body"]
+    )
     assert message["data"] == {
         "type": "service_request",
         "id": dossier["id"],
@@ -197,10 +222,12 @@ def test_officer_receive_reaches_the_phone_through_fcm(
 
     wait_for(
         lambda: not PushMessage.objects.exclude(status=PushMessage.Status.SENT).exists(),
-        15, "every outbox row to be marked sent",
+        15,
+        "every outbox row to be marked sent",
     )
     status, inbox = http("GET", f"{api}/notifications/", token=phone)
     assert status == 200
     assert {n["kind"] for n in inbox["results"]} == {
-        "service_request.submitted", "service_request.received",
+        "service_request.submitted",
+        "service_request.received",
     }

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from agencies.models import AdministrativeUnit
 from common.api import LanguageMixin
-from common.pagination import CursorPagination
 from common.openapi import CONFLICT_RESPONSE
+from common.pagination import CursorPagination
 from services import actions, selectors
 from services.api import serializers as s
 from services.models import PublicService, ServiceRequest
@@ -58,7 +58,6 @@ class PublicServiceListView(LanguageMixin, generics.ListAPIView):
                 raise ValidationError({"level": ["Unknown level."]})
             services = services.filter(level=params["level"])
         return services
-
 
 
 @extend_schema_view(get=extend_schema(summary="Show a public service", tags=["catalog"]))
@@ -137,8 +136,10 @@ class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
 
 
 def detail_data(view: Any, dossier: ServiceRequest) -> dict[str, Any]:
-    dossier = selectors.requests_visible_to(view.request.user).prefetch_related("events").get(
-        pk=dossier.pk
+    dossier = (
+        selectors.requests_visible_to(view.request.user)
+        .prefetch_related("events")
+        .get(pk=dossier.pk)
     )
     user = view.request.user
     context = view.get_serializer_context()
@@ -183,4 +184,3 @@ class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
             request.user, dossier, data["action"], note=note, internal=data["internal"]
         )
         return Response(detail_data(self, dossier))
-

@@ -34,7 +34,9 @@ def test_citizen_submits_a_dossier_routed_to_the_commune_office(world, citizen_a
     assert [e["action"] for e in body["events"]] == ["submit"]
     dossier = ServiceRequest.objects.get(pk=body["id"])
     assert dossier.applicant == citizen_a
-    assert Notification.objects.filter(user=citizen_a, kind="service_request.submitted").count() == 1
+    assert (
+        Notification.objects.filter(user=citizen_a, kind="service_request.submitted").count() == 1
+    )
 
 
 def test_english_is_served_when_asked(world, citizen_a):
@@ -131,7 +133,9 @@ def test_officer_receives_and_due_date_is_set(world, citizen_a, officer_commune)
     assert "start" in body["allowed_actions"]
     event = ServiceRequestEvent.objects.get(request_id=dossier_id, action="receive")
     assert (event.from_status, event.to_status, event.actor) == (
-        "submitted", "received", officer_commune,
+        "submitted",
+        "received",
+        officer_commune,
     )
     assert Notification.objects.filter(user=citizen_a, kind="service_request.received").exists()
 
@@ -145,12 +149,15 @@ def test_transition_checks_scope_then_body_then_right_then_state(
     # outside scope: 404, even with a bad body
     assert client_for(citizen_b).post(url, {"action": "x"}, format="json").status_code == 404
     assert (
-        client_for(officer_other_province).post(url, {"action": "receive"}, format="json")
+        client_for(officer_other_province)
+        .post(url, {"action": "receive"}, format="json")
         .status_code
         == 404
     )
     # bad body: 400
-    assert client_for(officer_commune).post(url, {"action": "fly"}, format="json").status_code == 400
+    assert (
+        client_for(officer_commune).post(url, {"action": "fly"}, format="json").status_code == 400
+    )
     # the applicant may not receive: 403
     assert client_for(citizen_a).post(url, {"action": "receive"}, format="json").status_code == 403
     # the province manager sees the commune's dossiers and may act
