@@ -118,9 +118,7 @@ def move_agency(agency: Agency, new_parent: Agency | None) -> Agency:
     """
     ids = [agency.pk] + ([new_parent.pk] if new_parent is not None else [])
     # Lock in primary-key order so two moves of the same pair cannot deadlock.
-    locked = {
-        a.pk: a for a in Agency.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
+    locked = {a.pk: a for a in Agency.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     current = locked[agency.pk]
     parent = locked[new_parent.pk] if new_parent is not None else None
     check_move(current, parent)

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -55,11 +58,15 @@ class AgencyAdminForm(forms.ModelForm):
             "is_active",
         )
 
-    def clean_parent(self) -> Agency | None:
-        parent = self.cleaned_data.get("parent")
-        if self.instance.pk and not self.instance._state.adding:
-            check_move(self.instance, parent)
-        return parent
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # Refuse a cycle here, as a form error on `parent`, rather than as a crash in save.
+        if not self.instance._state.adding and "parent" in self.cleaned_data:
+            try:
+                check_move(self.instance, self.cleaned_data["parent"])
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return self.cleaned_data
 
 
 @admin.register(Agency)

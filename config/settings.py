@@ -255,6 +255,11 @@ SPECTACULAR_SETTINGS = {
             "ServerErrorEnum",
             *(f"ErrorCode{code}Enum" for code in (401, 403, 404, 405, 406, 415, 429, 500)),
         )
+    }
+    | {
+        "AdministrativeUnitLevelEnum": "agencies.models.AdministrativeUnit.Level",
+        "AgencyLevelEnum": "agencies.models.Agency.Level",
+        "ServiceLevelEnum": "services.models.PublicService.Level",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -6,7 +6,7 @@ from common.pagination import CursorPagination
 class AdministrativeUnitPagination(CursorPagination):
     """Ordered by (level, code) through the `sort_key` of `selectors.administrative_units`."""
 
-    ordering = ("sort_key",)
+    ordering = ("sort_key",)  # type: ignore[assignment]
 
     def decode_cursor(self, request):  # type: ignore[no-untyped-def]
         cursor = super().decode_cursor(request)
@@ -20,4 +20,4 @@ class AdministrativeUnitPagination(CursorPagination):
 
 
 class AgencyPagination(CursorPagination):
-    ordering = ("code",)
+    ordering = ("code",)  # type: ignore[assignment]

@@ -15,7 +15,8 @@ class AdministrativeUnitRef(serializers.ModelSerializer):
 
 
 class AdministrativeUnitOutput(serializers.ModelSerializer):
-    parent = serializers.IntegerField(
+    # The stubs see DRF's own `Field.parent` here; the metaclass makes this a field.
+    parent = serializers.IntegerField(  # type: ignore[assignment]
         source="parent.code",
         allow_null=True,
         read_only=True,
@@ -38,7 +39,7 @@ class AgencyRef(serializers.ModelSerializer):
 
 
 class AgencyOutput(serializers.ModelSerializer):
-    parent = serializers.UUIDField(
+    parent = serializers.UUIDField(  # type: ignore[assignment]
         source="parent_id", allow_null=True, read_only=True, help_text="Id of the parent agency."
     )
     administrative_unit = AdministrativeUnitRef(allow_null=True, read_only=True)
