@@ -1,12 +1,15 @@
-"""Every write on accounts: registration, profile changes, logout."""
+"""Every write on accounts: registration, profile changes, token rotation, logout."""
 
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 from accounts.phones import normalize_phone
@@ -20,6 +23,16 @@ PROFILE_FIELDS = frozenset({"full_name", "preferred_language", "administrative_u
 class PhoneTaken(Conflict):
     default_detail = _("This phone number is already registered.")
     default_code = "phone_taken"
+
+
+class InvalidRefreshToken(AuthenticationFailed):
+    default_detail = _("Token is invalid or expired")
+    default_code = "token_not_valid"
+
+
+class NoActiveAccount(AuthenticationFailed):
+    default_detail = _("No active account found for the given token.")
+    default_code = "no_active_account"
 
 
 def register_citizen(
@@ -79,6 +92,40 @@ def _commune_by_code(code: int | None) -> AdministrativeUnit | None:
         raise ValidationError(
             {"administrative_unit": _("No commune has this code.")}, code="does_not_exist"
         ) from None
+
+
+def rotate_refresh_token(raw_refresh: str) -> tuple[str, str]:
+    """Spend a refresh token and return a fresh `(access, refresh)` pair.
+
+    Raises `InvalidRefreshToken` (401) for a token that is malformed, expired, not a refresh
+    token or already spent, and `NoActiveAccount` (401) when its user is inactive or gone.
+    Of two requests racing with the same token exactly one wins, so a stolen refresh token
+    cannot live on beside the real one.
+    """
+    try:
+        refresh = RefreshToken(raw_refresh)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise InvalidRefreshToken(str(exc)) from None
+    user_id = refresh.get(jwt_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    if user is None or not user.is_active:
+        raise NoActiveAccount()
+    with transaction.atomic():
+        outstanding, _created = OutstandingToken.objects.get_or_create(
+            jti=refresh[jwt_settings.JTI_CLAIM],
+            defaults={
+                "user": user,
+                "token": raw_refresh,
+                "created_at": refresh.current_time,
+                "expires_at": datetime_from_epoch(refresh["exp"]),
+            },
+        )
+        # The one-to-one row is the arbiter: only one racing request can create it.
+        _entry, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not spent_now:
+            raise InvalidRefreshToken(_("Token is blacklisted"))
+        fresh = RefreshToken.for_user(user)
+    return str(fresh.access_token), str(fresh)
 
 
 def log_out(user: User, *, refresh: RefreshToken, device_token: str | None = None) -> None:

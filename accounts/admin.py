@@ -23,7 +23,7 @@ class UserCreationForm(AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("phone", "full_name")
-        field_classes: dict = {}
+        field_classes = {}
 
     def clean_phone(self) -> str:
         return _clean_phone(self)
@@ -38,7 +38,7 @@ class UserChangeForm(DjangoUserChangeForm):
     class Meta(DjangoUserChangeForm.Meta):
         model = User
         fields = "__all__"
-        field_classes: dict = {}
+        field_classes = {}
 
     def clean_phone(self) -> str:
         return _clean_phone(self)
@@ -79,9 +79,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
         unsearched = queryset
-        queryset, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         # Staff type numbers as people say them (`0912 345 678`); phones are stored E.164.
         normalized = normalize_phone(search_term)
         if normalized:

@@ -17,7 +17,7 @@ class Error409(serializers.Serializer):
 
 class ErrorResponse409(serializers.Serializer):
     type = serializers.ChoiceField(choices=[("client_error", "client_error")])
-    errors = Error409(many=True)
+    errors = Error409(many=True)  # type: ignore[assignment]
 
 
 CONFLICT_RESPONSE = OpenApiResponse(ErrorResponse409, description="Conflict with current state.")

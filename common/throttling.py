@@ -1,6 +1,8 @@
 """Throttles. Login and lookups are keyed on the phone number, not the IP: a whole village
 often shares one carrier IP, so per-IP limits stay generous."""
 
+import hashlib
+
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 
@@ -19,7 +21,8 @@ class PhoneRateThrottle(SimpleRateThrottle):
         raw = request.data.get("phone") if hasattr(request.data, "get") else None
         if not isinstance(raw, str) or not raw.strip():
             return None
-        phone = normalize_phone(raw) or raw.strip()
+        # Unparseable input is hashed so the key stays a safe cache key.
+        phone = normalize_phone(raw) or hashlib.sha256(raw.strip().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": phone}
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -54,6 +55,10 @@ _ERRORS: dict[str, tuple[int, str, str | None, str]] = {
         "SenderId mismatch",
     ),
 }
+
+
+def _text(value: str | bytes | bytearray) -> str:
+    return value if isinstance(value, str) else bytes(value).decode()
 
 
 class FakeFCMState:
@@ -121,9 +126,23 @@ class FakeFCMHandler(BaseHTTPRequestHandler):
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _read_json(self) -> Any:
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailer section, up to the blank line.
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def _read_json(self) -> Any:
+        raw = self._read_body()
         if not raw:
             return None
         return json.loads(raw.decode("utf-8"))
@@ -133,7 +152,8 @@ class FakeFCMHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
+        if status != 204:  # a 204 has no body and must not announce one
+            self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -235,6 +255,13 @@ class FakeFCMHTTPServer(ThreadingHTTPServer):
         self.state = FakeFCMState()
         self.verbose = verbose
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (its timeout) closes the socket under us: not our error.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class FakeFCMServer:
     """The fake in a background thread, for tests: `base_url = FakeFCMServer().start()`."""
@@ -253,7 +280,7 @@ class FakeFCMServer:
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{_text(host)}:{port}"
 
     def start(self) -> str:
         """Bind (port 0 picks a free one), serve in a daemon thread, return the base URL."""
@@ -309,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     httpd = FakeFCMHTTPServer((args.host, args.port), verbose=not args.quiet)
     host, port = httpd.server_address[:2]
-    print(f"fake FCM listening on http://{host}:{port}", flush=True)
+    print(f"fake FCM listening on http://{_text(host)}:{port}", flush=True)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:

@@ -15,18 +15,22 @@ class Device(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người dùng"),
+        on_delete=models.CASCADE,
+        related_name="devices",
     )
     token = models.CharField(_("FCM token"), max_length=512, unique=True)
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    app_version = models.CharField(max_length=32, blank=True)
-    is_active = models.BooleanField(default=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    deactivated_reason = models.CharField(max_length=64, blank=True)
+    platform = models.CharField(_("nền tảng"), max_length=16, choices=Platform.choices)
+    app_version = models.CharField(_("phiên bản ứng dụng"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("đang hoạt động"), default=True)
+    last_seen_at = models.DateTimeField(_("lần cuối đăng ký"), null=True, blank=True)
+    deactivated_reason = models.CharField(_("lý do ngừng"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("thiết bị")
         verbose_name_plural = _("thiết bị")
+        indexes = [models.Index(fields=("user", "is_active"))]
 
     def __str__(self) -> str:
         return f"{self.platform} {self.token[:12]}…"
@@ -36,18 +40,24 @@ class Notification(UUIDModel):
     """One row of a user's in-app inbox, rendered in the user's language."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người nhận"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
     )
-    kind = models.CharField(max_length=64)
-    title = models.CharField(max_length=200)
-    body = models.TextField()
-    data = models.JSONField(default=dict, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("loại"), max_length=64)
+    title = models.CharField(_("tiêu đề"), max_length=200)
+    body = models.TextField(_("nội dung"))
+    data = models.JSONField(_("dữ liệu"), default=dict, blank=True)
+    read_at = models.DateTimeField(_("đã đọc lúc"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("thông báo")
         verbose_name_plural = _("thông báo")
         indexes = [models.Index(fields=("user", "-created_at"))]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class PushMessage(UUIDModel):
@@ -60,23 +70,43 @@ class PushMessage(UUIDModel):
         DEAD = "dead", _("Thất bại")
 
     notification = models.ForeignKey(
-        Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="pushes"
+        Notification,
+        verbose_name=_("thông báo"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="pushes",
     )
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="pushes")
-    token = models.CharField(max_length=512)
-    title = models.CharField(max_length=200)
-    body = models.TextField()
-    data = models.JSONField(default=dict, blank=True)
-    collapse_key = models.CharField(max_length=100, blank=True)
+    device = models.ForeignKey(
+        Device, verbose_name=_("thiết bị"), on_delete=models.CASCADE, related_name="pushes"
+    )
+    token = models.CharField(_("FCM token"), max_length=512)
+    title = models.CharField(_("tiêu đề"), max_length=200)
+    body = models.TextField(_("nội dung"))
+    data = models.JSONField(_("dữ liệu"), default=dict, blank=True)
+    collapse_key = models.CharField(_("khoá gộp"), max_length=100, blank=True)
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+        _("trạng thái"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
+    next_attempt_at = models.DateTimeField(_("thử lại lúc"), null=True, blank=True, db_index=True)
+    lease_until = models.DateTimeField(_("giữ đến"), null=True, blank=True)
+    last_error = models.TextField(_("lỗi gần nhất"), blank=True)
+    sent_at = models.DateTimeField(_("đã gửi lúc"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("tin đẩy")
         verbose_name_plural = _("tin đẩy")
+        # The sweep asks "what is due" by status and time, and the device API retires a
+        # device's pending rows.
+        indexes = [
+            models.Index(fields=("status", "next_attempt_at")),
+            models.Index(fields=("device", "status")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.token[:12]}… ({self.status})"

@@ -15,7 +15,7 @@ class UserFactory(DjangoModelFactory):
 
     phone = factory.Sequence(lambda n: f"+8491{n:07d}")
     full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    password = factory.django.Password(PASSWORD)
 
 
 class ProvinceFactory(DjangoModelFactory):

@@ -4,16 +4,9 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import (
-    PasswordField,
-    TokenObtainPairSerializer,
-    TokenRefreshSerializer,
-)
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
@@ -26,9 +19,8 @@ PASSWORD_MAX_LENGTH = 128
 PHONE_MAX_LENGTH = 32
 
 
+# Refuses numbers: `{"phone": 912345678}` is a client bug (the leading 0 is lost), not a phone.
 class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers: `{"phone": 912345678}` is a client bug, not a phone."""
-
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
@@ -94,7 +86,14 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ("id", "phone", "full_name", "preferred_language", "administrative_unit", "is_staff")
+        fields = (
+            "id",
+            "phone",
+            "full_name",
+            "preferred_language",
+            "administrative_unit",
+            "is_staff",
+        )
         read_only_fields = fields
 
 
@@ -113,9 +112,8 @@ class ProfileUpdateSerializer(serializers.Serializer):
         return clean_full_name(value)
 
 
+# simplejwt's login, with the phone accepted in any common format.
 class PhoneTokenObtainPairSerializer(TokenObtainPairSerializer):
-    """simplejwt's login, with the phone accepted in any common format."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields[self.username_field] = StrictCharField(
@@ -133,32 +131,8 @@ class PhoneTokenObtainPairSerializer(TokenObtainPairSerializer):
         return super().validate(attrs)
 
 
-class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh with rotation, hardened.
-
-    A refresh token of a deleted user answers 401 instead of a server error, and when two
-    requests race with the same refresh token only the one that blacklists it first gets a
-    new pair, so a stolen token cannot be used alongside the real one.
-    """
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        refresh = self.token_class(attrs["refresh"])
-        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
-        user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
-        if not jwt_settings.USER_AUTHENTICATION_RULE(user):
-            raise AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
-            )
-        access = str(refresh.access_token)
-        # get_or_create on a unique column: exactly one racing request sees `created`.
-        _entry, created = refresh.blacklist()
-        if not created:
-            raise TokenError(_("Token is blacklisted"))
-        refresh.set_jti()
-        refresh.set_exp()
-        refresh.set_iat()
-        refresh.outstand()
-        return {"access": access, "refresh": str(refresh)}
+class TokenRefreshRequestSerializer(serializers.Serializer):
+    refresh = StrictCharField(write_only=True)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -174,21 +148,10 @@ class _LogoutRefreshToken(RefreshToken):
 
 class LogoutSerializer(serializers.Serializer):
     refresh = StrictCharField(write_only=True)
-    device_token = StrictCharField(write_only=True, required=False, max_length=4096)
+    device_token = StrictCharField(write_only=True, required=False, max_length=512)
 
     def validate_refresh(self, value: str) -> RefreshToken:
         try:
-            return _LogoutRefreshToken(value)
+            return _LogoutRefreshToken(value)  # type: ignore[arg-type]
         except TokenError as exc:
             raise serializers.ValidationError(str(exc), code="token_not_valid") from exc
-
-
-class ConflictErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text=_("e.g. `phone_taken`"))
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse409Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = ConflictErrorSerializer(many=True)

@@ -5,9 +5,7 @@ from accounts.api import views
 urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
     path("auth/token/", views.PhoneTokenObtainPairView.as_view(), name="auth-token"),
-    path(
-        "auth/token/refresh/", views.RotatingTokenRefreshView.as_view(), name="auth-token-refresh"
-    ),
+    path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("me/", views.MeView.as_view(), name="me"),
 ]

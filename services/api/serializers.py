@@ -50,7 +50,7 @@ class UnitRefOutput(serializers.Serializer):
 
 class RequiredDocumentOutput(serializers.Serializer):
     name = serializers.SerializerMethodField()
-    required = serializers.BooleanField(default=True)
+    required = serializers.BooleanField(default=True)  # type: ignore[assignment]
     kinds = serializers.ListField(child=serializers.CharField(), default=list)
 
     def get_name(self, obj: dict[str, Any]) -> str:
@@ -118,10 +118,9 @@ class ServiceRequestDetailOutput(ServiceRequestOutput):
 
     @extend_schema_field(ServiceRequestEventOutput(many=True))
     def get_events(self, obj: ServiceRequest) -> list[dict[str, Any]]:
-        events = obj.events.all()
-        if not self.context.get("show_internal"):
-            events = [e for e in events if not e.internal]
-        return ServiceRequestEventOutput(events, many=True).data
+        show_internal = self.context.get("show_internal", False)
+        events = [e for e in obj.events.all() if show_internal or not e.internal]
+        return list(ServiceRequestEventOutput(events, many=True).data)
 
 
 class ServiceRequestTransitionInput(serializers.Serializer):

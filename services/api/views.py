@@ -86,6 +86,8 @@ class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
 
     @extend_schema(
         summary="List my dossiers (or those of my agencies)",
+        operation_id="requests_list",
+        responses=s.ServiceRequestOutput(many=True),
         tags=["requests"],
         parameters=[
             OpenApiParameter("status", str, enum=ServiceRequest.Status.values),
@@ -99,6 +101,7 @@ class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
 
     @extend_schema(
         summary="Submit a dossier",
+        operation_id="requests_create",
         tags=["requests"],
         request=s.ServiceRequestInput,
         responses={
@@ -130,17 +133,19 @@ class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
             request_id=data.get("id"),
         )
         return Response(
-            detail_data(self, dossier),
+            detail_data(self, fetch_detail(self, dossier.pk)),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
-def detail_data(view: Any, dossier: ServiceRequest) -> dict[str, Any]:
-    dossier = (
-        selectors.requests_visible_to(view.request.user)
-        .prefetch_related("events")
-        .get(pk=dossier.pk)
+def fetch_detail(view: Any, pk: Any) -> ServiceRequest:
+    """The dossier with everything its detail shows: one query, plus one for the events."""
+    return get_object_or_404(
+        selectors.requests_visible_to(view.request.user).prefetch_related("events"), pk=pk
     )
+
+
+def detail_data(view: Any, dossier: ServiceRequest) -> dict[str, Any]:
     user = view.request.user
     context = view.get_serializer_context()
     context["allowed_actions"] = actions.allowed_actions(user, dossier)
@@ -156,10 +161,9 @@ class ServiceRequestDetailView(LanguageMixin, generics.GenericAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.requests_visible_to(self.request.user)
 
-    @extend_schema(summary="Show a dossier", tags=["requests"])
+    @extend_schema(summary="Show a dossier", tags=["requests"], operation_id="requests_retrieve")
     def get(self, request: Request, pk: str) -> Response:
-        dossier = get_object_or_404(self.get_queryset(), pk=pk)
-        return Response(detail_data(self, dossier))
+        return Response(detail_data(self, fetch_detail(self, pk)))
 
 
 class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
@@ -170,6 +174,7 @@ class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
 
     @extend_schema(
         summary="Apply an action of the dossier state table",
+        operation_id="requests_transition",
         tags=["requests"],
         request=s.ServiceRequestTransitionInput,
         responses={200: s.ServiceRequestDetailOutput, 409: CONFLICT_RESPONSE},
@@ -180,7 +185,7 @@ class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         note = data.get("reason") or data.get("result") or data.get("note", "")
-        dossier = actions.transition_request(
+        actions.transition_request(
             request.user, dossier, data["action"], note=note, internal=data["internal"]
         )
-        return Response(detail_data(self, dossier))
+        return Response(detail_data(self, fetch_detail(self, pk)))
