@@ -12,7 +12,6 @@ import jsonschema
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from notifications.outbox import notify
 from rest_framework.exceptions import ValidationError
 
 from agencies import calendar
@@ -20,6 +19,7 @@ from agencies.models import AdministrativeUnit
 from agencies.selectors import agencies_in_scope
 from common.exceptions import Conflict, InvalidTransition, NotAllowed
 from common.tracking import new_tracking_code
+from notifications.outbox import notify
 from services.models import PublicService, ServiceRequest, ServiceRequestEvent
 from services.selectors import handling_agency
 
