@@ -4,16 +4,11 @@ error shape (DjangoFilterBackend raises a ValidationError per parameter)."""
 import django_filters
 from django import forms
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from agencies.models import AdministrativeUnit, Agency
 from common.text import fold
 
 
-# Declared, not derived from the model field: the derived range depends on the database
-# vendor, and the committed schema must not.
-@extend_schema_field(OpenApiTypes.INT)
 class IntegerFilter(django_filters.Filter):
     # NumberFilter accepts decimals such as "8.5"; codes are whole numbers.
     field_class = forms.IntegerField

@@ -13,6 +13,13 @@ from agencies.api.serializers import AdministrativeUnitOutput, AgencyOutput
 TAGS = ["reference data"]
 
 
+def code_parameter(filterset: type, name: str) -> OpenApiParameter:
+    """A code filter documented as a plain integer: derived from the model field, its range
+    would depend on the database vendor, and the committed schema must not."""
+    help_text = filterset.base_filters[name].extra["help_text"]
+    return OpenApiParameter(name, OpenApiTypes.INT, description=help_text)
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="List provinces and communes",
@@ -21,6 +28,7 @@ TAGS = ["reference data"]
             "(level, code). Province and commune codes overlap, so a unit is known by both."
         ),
         tags=TAGS,
+        parameters=[code_parameter(AdministrativeUnitFilter, "parent")],
     )
 )
 class AdministrativeUnitListView(ListAPIView):
@@ -38,6 +46,7 @@ class AdministrativeUnitListView(ListAPIView):
         summary="List agencies",
         description="Active agencies (ministries, provincial boards, commune offices).",
         tags=TAGS,
+        parameters=[code_parameter(AgencyFilter, "administrative_unit")],
     )
 )
 class AgencyListView(ListAPIView):
