@@ -1,5 +1,6 @@
 """Public reference data: administrative units and agencies. Anyone may read them."""
 
+from django_filters import FilterSet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -13,7 +14,7 @@ from agencies.api.serializers import AdministrativeUnitOutput, AgencyOutput
 TAGS = ["reference data"]
 
 
-def code_parameter(filterset: type, name: str) -> OpenApiParameter:
+def code_parameter(filterset: type[FilterSet], name: str) -> OpenApiParameter:
     """A code filter documented as a plain integer: derived from the model field, its range
     would depend on the database vendor, and the committed schema must not."""
     help_text = filterset.base_filters[name].extra["help_text"]
