@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint schema worker beat fake-fcm clean
+.PHONY: install run test lint schema messages worker beat fake-fcm clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: install
 
 schema: install
 	DJANGO_ENV=test $(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
+
+# Extract translatable messages into locale/vi and compile them; commit the .po and the .mo.
+messages: install
+	DJANGO_ENV=test $(PY) manage.py makemessages -l vi --no-wrap --add-location=file \
+		--ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media
+	DJANGO_ENV=test $(PY) manage.py compilemessages -l vi --ignore=.venv
 
 worker: install
 	CELERY_TASK_ALWAYS_EAGER=false $(VENV)/bin/celery -A config worker -l info --prefetch-multiplier 1

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts.models import User
 from accounts.phones import normalize_phone
 from agencies.models import AdministrativeUnit
+from common import audit
 from common.exceptions import Conflict
 from common.i18n import DEFAULT_LANGUAGE
 
@@ -76,11 +77,22 @@ def update_profile(user: User, **fields: Any) -> User:
         fields["administrative_unit"] = _commune_by_code(fields["administrative_unit"])
     if not fields:
         return user
+    changed = sorted(name for name, value in fields.items() if not _unchanged(user, name, value))
     for name, value in fields.items():
         setattr(user, name, value)
-    # Only the named columns, so two concurrent edits of different fields both survive.
-    user.save(update_fields=[*fields, "updated_at"])
+    with transaction.atomic():
+        # Only the named columns, so two concurrent edits of different fields both survive.
+        user.save(update_fields=[*fields, "updated_at"])
+        if changed:
+            # Field names only: the values are the personal data the log must not copy.
+            audit.record(user, "update_profile", user, details={"fields": changed})
     return user
+
+
+def _unchanged(user: User, name: str, value: Any) -> bool:
+    if name == "administrative_unit":
+        return user.administrative_unit_id == (value.pk if value is not None else None)
+    return getattr(user, name) == value
 
 
 def _commune_by_code(code: int | None) -> AdministrativeUnit | None:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.phones import normalize_phone
-from common.i18n import KNOWN_LANGUAGES
+from common.i18n import language_choices
 
 
 def _clean_phone(form: forms.ModelForm) -> str:
@@ -32,7 +32,8 @@ class UserCreationForm(AdminUserCreationForm):
 class UserChangeForm(DjangoUserChangeForm):
     preferred_language = forms.ChoiceField(
         label=User._meta.get_field("preferred_language").verbose_name,
-        choices=[(code, code) for code in KNOWN_LANGUAGES],
+        # A callable: the choices are Language rows, read when the form is built.
+        choices=language_choices,
     )
 
     class Meta(DjangoUserChangeForm.Meta):

@@ -148,6 +148,16 @@ STORAGES = {
     },
 }
 
+# Uploads (common/files.py): type by content, caps per kind. Stored files live under
+# MEDIA_ROOT/private, which no URL serves; they leave only through signed links this short-lived.
+FILE_MAX_IMAGE_BYTES = env.int("FILE_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
+FILE_MAX_PDF_BYTES = env.int("FILE_MAX_PDF_BYTES", default=10 * 1024 * 1024)
+FILE_MAX_AUDIO_BYTES = env.int("FILE_MAX_AUDIO_BYTES", default=10 * 1024 * 1024)
+# Decoded size, not file size: a few KB of PNG can claim gigapixels (decompression bomb).
+FILE_MAX_IMAGE_PIXELS = env.int("FILE_MAX_IMAGE_PIXELS", default=64_000_000)
+AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=300)
+DOWNLOAD_URL_TTL_SECONDS = env.int("DOWNLOAD_URL_TTL_SECONDS", default=300)
+
 # Redis is optional: without REDIS_URL the cache is in-process. The cache backend fails
 # open, so a Redis outage never turns an API call into an error.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -184,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-idempotency-records": {
+        "task": "common.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=41),
+    },
 }
 
 # Push and SMS backends: `fcm` | `log` | `memory`.
@@ -195,6 +209,7 @@ FCM_HTTP_TIMEOUT_SECONDS = env.float("FCM_HTTP_TIMEOUT_SECONDS", default=10.0)
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=3 * 24 * 3600)
 PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)
 PUSH_LEASE_SECONDS = env.int("PUSH_LEASE_SECONDS", default=120)
+# `log` | `memory`; a real provider is one more backend in notifications/sms.py.
 SMS_BACKEND = env.str("SMS_BACKEND", default="log")
 if IS_PROD and PUSH_BACKEND != "fcm":
     raise ImproperlyConfigured("prod needs PUSH_BACKEND=fcm")
@@ -216,6 +231,8 @@ REST_FRAMEWORK = {
         "register": env.str("THROTTLE_REGISTER", default="10/hour"),
         "anon": env.str("THROTTLE_ANON", default="600/min"),
         "user_write": env.str("THROTTLE_USER_WRITE", default="120/min"),
+        # Per tracking code: a code plus the phone's last 4 digits must not be guessable.
+        "lookup": env.str("THROTTLE_LOOKUP", default="10/min"),
     },
     "DEFAULT_THROTTLE_CLASSES": ["common.throttling.GenerousAnonRateThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -225,6 +242,11 @@ DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "common.errors.ExceptionHandler",
 }
+
+# `?updated_since=` sync: how far `server_time` trails the clock. Longer than any transaction
+# that stamps `updated_at` (gunicorn kills a request after 30 s) plus clock skew between app
+# servers, or a phone may miss a row committed late (see common/sync.py).
+SYNC_SAFETY_MARGIN_SECONDS = env.int("SYNC_SAFETY_MARGIN_SECONDS", default=60)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
@@ -270,6 +292,7 @@ SPECTACULAR_SETTINGS = {
         "AdministrativeUnitLevelEnum": "agencies.models.AdministrativeUnit.Level",
         "AgencyLevelEnum": "agencies.models.Agency.Level",
         "ServiceLevelEnum": "services.models.PublicService.Level",
+        "ServiceRequestAttachmentKindEnum": "services.models.ServiceRequestAttachment.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -3,12 +3,15 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from common import views as common_views
+from common.downloads import FileDownloadView
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("agencies.api.urls")),
     path("", include("services.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("common.api_urls")),
+    path("files/<str:token>/", FileDownloadView.as_view(), name="file-download"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -1,7 +1,14 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
-from notifications.models import Device, Notification, PushMessage
+from common.i18n import language_choices
+from notifications.messages import PLACEHOLDERS, template_fields
+from notifications.models import Device, Notification, NotificationTemplate, PushMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,3 +74,72 @@ class PushMessageAdmin(ReadOnlyAdmin):
         "created_at",
         "updated_at",
     )
+
+
+def _kind_choices() -> list[tuple[str, str]]:
+    return [(kind, kind) for kind in PLACEHOLDERS]
+
+
+class NotificationTemplateForm(forms.ModelForm):
+    # Callables: kinds come from the code, languages from the Language table.
+    kind = forms.ChoiceField(label=_("loại"), choices=_kind_choices)
+    language = forms.ChoiceField(label=_("ngôn ngữ"), choices=language_choices)
+
+    class Meta:
+        model = NotificationTemplate
+        fields = ("kind", "language", "title", "body", "sms", "reviewed")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        allowed = set(PLACEHOLDERS.get(cleaned.get("kind", ""), {}))
+        for name in ("title", "body", "sms"):
+            text = cleaned.get(name) or ""
+            try:
+                used = template_fields(text)
+            except ValueError:
+                self.add_error(name, _("A placeholder is malformed: write it as {name}."))
+                continue
+            unknown = sorted(used - allowed)
+            if unknown:
+                self.add_error(
+                    name,
+                    _("Unknown placeholders: %(unknown)s. This kind offers: %(allowed)s.")
+                    % {
+                        "unknown": ", ".join(f"{{{name}}}" for name in unknown),
+                        "allowed": ", ".join(f"{{{name}}}" for name in sorted(allowed)) or "-",
+                    },
+                )
+        return cleaned
+
+
+@admin.register(NotificationTemplate)
+class NotificationTemplateAdmin(admin.ModelAdmin):
+    """One row per kind and language; a language without a row falls back to Vietnamese."""
+
+    form = NotificationTemplateForm
+    list_display = ("kind", "language", "title", "reviewed", "updated_at")
+    list_display_links = ("kind", "language")
+    list_editable = ("reviewed",)
+    list_filter = ("language", "kind", "reviewed")
+    search_fields = ("title", "body", "sms")
+    fields = ("kind", "language", "placeholders", "title", "body", "sms", "reviewed", "updated_at")
+    readonly_fields = ("placeholders", "updated_at")
+
+    @admin.display(description=_("chỗ điền"))
+    def placeholders(self, obj: NotificationTemplate | None) -> str:
+        kinds = [obj.kind] if obj is not None and obj.kind in PLACEHOLDERS else list(PLACEHOLDERS)
+        return format_html_join(
+            "",
+            "<p><b>{}</b>: {}</p>",
+            (
+                (
+                    kind,
+                    format_html_join(
+                        ", ",
+                        "<code>{{{}}}</code> {}",
+                        ((name, f"({help})") for name, help in PLACEHOLDERS[kind].items()),
+                    ),
+                )
+                for kind in kinds
+            ),
+        ) or format_html("{}", "-")

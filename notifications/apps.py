@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Thông báo"
+
+    def ready(self) -> None:
+        from common.i18n import register_translation_source
+        from notifications.messages import translation_tally
+
+        # Notification templates count towards each language's completeness.
+        register_translation_source("notifications", translation_tally)

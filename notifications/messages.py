@@ -1,7 +1,12 @@
-"""Texts of notifications, per kind and language.
+"""Texts of notifications: `NotificationTemplate` rows, per kind and language.
 
-Code-level defaults until the `NotificationTemplate` table takes over; the shape (kind →
-language → (title, body) with `str.format_map` placeholders) is what that table will hold.
+The texts are data (seeded for vi and en by a migration, edited and translated in the admin).
+The code owns only the list of kinds and the placeholders each kind offers, `PLACEHOLDERS`;
+callers pass those values in `context` and `render()` fills them in with `str.format_map`.
+
+Rendering never fails because of a text: a language without a template falls back to the
+Vietnamese one, a kind without any template to a short generic text, and a placeholder that
+is missing, unknown or malformed renders as nothing.
 """
 
 from __future__ import annotations
@@ -10,46 +15,40 @@ import datetime
 import re
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
-from common.i18n import DEFAULT_LANGUAGE, translate
+from common.i18n import DEFAULT_LANGUAGE, TranslationTally, enabled_languages, translate
 from common.text import squash_spaces
+from notifications.models import NotificationTemplate
 
-TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+# Every kind the code sends, with what each placeholder holds. A template may use any of
+# its kind's placeholders (the admin refuses others); callers pass them all in `context`.
+PLACEHOLDERS: dict[str, dict[str, str]] = {
     "service_request.submitted": {
-        "vi": (
-            "Hồ sơ {tracking_code} đã được nộp",
-            "Hồ sơ {service_name} của bạn đã được gửi tới {agency_name}. "
-            "Bạn sẽ nhận được thông báo khi cơ quan tiếp nhận hồ sơ.",
-        ),
-        "en": (
-            "Application {tracking_code} submitted",
-            "Your {service_name} application has been sent to {agency_name}. "
-            "We will let you know when it is received.",
-        ),
+        "tracking_code": "Mã hồ sơ, ví dụ DV-7K3M-9QX2-H",
+        "service_name": "Tên thủ tục, theo ngôn ngữ của người nhận",
+        "agency_name": "Cơ quan giải quyết hồ sơ",
     },
     "service_request.received": {
-        "vi": (
-            "Hồ sơ {tracking_code} đã được tiếp nhận",
-            "{agency_name} đã tiếp nhận hồ sơ của bạn. Ngày hẹn trả kết quả: {due_date}.",
-        ),
-        "en": (
-            "Application {tracking_code} received",
-            "{agency_name} has received your application. Results are due on {due_date}.",
-        ),
+        "tracking_code": "Mã hồ sơ",
+        "agency_name": "Cơ quan đã tiếp nhận hồ sơ",
+        "due_date": "Ngày hẹn trả kết quả",
     },
     "service_request.status_changed": {
-        "vi": (
-            "Hồ sơ {tracking_code} có cập nhật mới",
-            "Trạng thái hồ sơ của bạn: {status_label}. Mở ứng dụng để xem chi tiết.",
-        ),
-        "en": (
-            "Update on application {tracking_code}",
-            "Your application is now: {status_label}. Open the app for details.",
-        ),
+        "tracking_code": "Mã hồ sơ",
+        "status": "Mã trạng thái mới, ví dụ in_progress",
+        "status_label": "Tên trạng thái mới, theo ngôn ngữ của người nhận",
     },
+}
+
+# When a kind has no template at all (rows deleted in the admin): better a plain notice
+# than no notification.
+GENERIC_TEXTS: dict[str, tuple[str, str]] = {
+    "vi": ("Có cập nhật mới: {tracking_code}", "Mở ứng dụng để xem chi tiết."),
+    "en": ("New update: {tracking_code}", "Open the app for details."),
 }
 
 # Status codes callers pass as `status`, shown as `{status_label}` when no label is given.
@@ -99,13 +98,24 @@ STATUS_LABELS: dict[str, dict[str, dict[str, str]]] = {
 _DATE_FORMATS = {"vi": "%d/%m/%Y", "en": "%d %b %Y"}
 _DATETIME_FORMATS = {"vi": "%H:%M %d/%m/%Y", "en": "%H:%M, %d %b %Y"}
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# What is left of a malformed placeholder once the well-formed ones are gone: `{name` or a
+# lone brace.
+_BROKEN_PLACEHOLDER = re.compile(r"\{[^\s{}]*|[{}]")
 # Text left dangling where an empty value was: "tới ." or "bạn: .".
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,:;!?)])")
 _ORPHAN_SEPARATOR = re.compile(r"[:,;]+([.!?])")
 
 
 class UnknownNotificationKind(KeyError):
-    """A caller asked for a kind that has no template: a programming error."""
+    """A caller asked for a kind that `PLACEHOLDERS` does not list: a programming error."""
+
+
+@dataclass(frozen=True)
+class _Texts:
+    language: str
+    title: str
+    body: str
+    sms: str = ""
 
 
 class _Values(dict):
@@ -140,39 +150,95 @@ def _fill(template: str, values: _Values) -> str:
     try:
         return template.format_map(values)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-        # A field like `{x.y}` or `{x:%d}` that the value cannot satisfy: drop the
+        # A field like `{x.y}`, `{x:%d}` or `{x` that the values cannot satisfy: drop the
         # placeholders rather than lose the whole notification.
-        return _PLACEHOLDER.sub("", template)
+        return _BROKEN_PLACEHOLDER.sub("", _PLACEHOLDER.sub("", template))
 
 
-def render(kind: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]:
-    """Render `(title, body)` of `kind` in `language`, falling back to Vietnamese.
-
-    A placeholder with no value in `context` renders as empty text; it never raises.
-    """
-    try:
-        by_language = TEMPLATES[kind]
-    except KeyError:
-        raise UnknownNotificationKind(kind) from None
-    if language not in by_language:
+def _texts(kind: str, language: str | None) -> _Texts:
+    """The texts of `kind` in `language`, else in Vietnamese, else the generic ones."""
+    if kind not in PLACEHOLDERS:
+        raise UnknownNotificationKind(kind)
+    if not language or (language != DEFAULT_LANGUAGE and language not in enabled_languages()):
+        # A language switched off in the admin is not sent either, even to those who chose it.
         language = DEFAULT_LANGUAGE
-    title_template, body_template = by_language[language]
+    rows = {
+        row.language: row
+        for row in NotificationTemplate.objects.filter(
+            kind=kind, language__in={language, DEFAULT_LANGUAGE}
+        ).only("language", "title", "body", "sms")
+    }
+    row = rows.get(language) or rows.get(DEFAULT_LANGUAGE)
+    if row is not None:
+        return _Texts(row.language, row.title, row.body, row.sms)
+    fallback = language if language in GENERIC_TEXTS else DEFAULT_LANGUAGE
+    return _Texts(fallback, *GENERIC_TEXTS[fallback])
+
+
+def _values(kind: str, language: str, context: Mapping[str, Any]) -> _Values:
     values = _Values({key: _display(value, language) for key, value in context.items()})
     if not values.get("status_label") and values.get("status"):
         labels = STATUS_LABELS.get(kind.split(".")[0], {})
         labels_here = labels.get(language) or labels.get(DEFAULT_LANGUAGE, {})
         values["status_label"] = labels_here.get(values["status"], values["status"])
-    return _tidy(_fill(title_template, values)), _tidy(_fill(body_template, values))
+    return values
+
+
+def render(kind: str, language: str | None, context: Mapping[str, Any]) -> tuple[str, str]:
+    """Render `(title, body)` of `kind` in `language` (one query, once the language list is
+    cached).
+
+    Falls back to the Vietnamese template (also for a disabled language), then to a generic
+    text. A placeholder with no
+    value in `context`, or one the template spells wrong, renders as empty text; only a
+    `kind` missing from `PLACEHOLDERS` raises (`UnknownNotificationKind`).
+    """
+    texts = _texts(kind, language)
+    values = _values(kind, texts.language, context)
+    return _tidy(_fill(texts.title, values)), _tidy(_fill(texts.body, values))
+
+
+def render_sms(kind: str, language: str | None, context: Mapping[str, Any]) -> str:
+    """The SMS text of `kind` in `language`: the template's `sms` text, or else its title
+    followed by the tracking code when the title does not show it already.
+
+    Not cut to SMS length: `notifications.sms.send_sms` does that.
+    """
+    texts = _texts(kind, language)
+    values = _values(kind, texts.language, context)
+    if texts.sms.strip():
+        return _tidy(_fill(texts.sms, values))
+    title = _tidy(_fill(texts.title, values))
+    code = values.get("tracking_code", "")
+    return f"{title}: {code}" if code and code not in title else title
 
 
 def placeholders(kind: str) -> set[str]:
-    """Names every language of `kind` uses; callers' tests check they pass them all."""
-    names: set[str] = set()
-    for title, body in TEMPLATES[kind].values():
-        for text in (title, body):
-            names.update(
-                field.split(".")[0].split("[")[0]
-                for _, field, _, _ in string.Formatter().parse(text)
-                if field
-            )
-    return names
+    """Names `kind` offers its templates; callers' tests check they pass them all."""
+    if kind not in PLACEHOLDERS:
+        raise UnknownNotificationKind(kind)
+    return set(PLACEHOLDERS[kind])
+
+
+def template_fields(text: str) -> set[str]:
+    """Placeholder names a template text uses; raises ValueError when it is malformed."""
+    return {
+        field.split(".")[0].split("[")[0]
+        for _literal, field, _spec, _conversion in string.Formatter().parse(text)
+        if field is not None
+    }
+
+
+def translation_tally() -> TranslationTally:
+    """Templates per language for `GET languages/`: each kind counts as one text (one query)."""
+    by_kind: dict[str, dict[str, str]] = {kind: {} for kind in PLACEHOLDERS}
+    rows = NotificationTemplate.objects.filter(kind__in=list(PLACEHOLDERS)).values_list(
+        "kind", "language", "title", "body"
+    )
+    for kind, language, title, body in rows:
+        if title.strip() and body.strip():
+            by_kind[kind][language] = title
+    tally = TranslationTally()
+    for texts in by_kind.values():
+        tally.add(texts)
+    return tally

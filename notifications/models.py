@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.i18n import validate_language_code
 from common.models import TimeStampedModel, UUIDModel
 
 
@@ -110,3 +111,37 @@ class PushMessage(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.token[:12]}… ({self.status})"
+
+
+class NotificationTemplate(models.Model):
+    """Title, body and SMS text of one kind of notification in one language.
+
+    Texts are `str.format` templates: `{tracking_code}` and the other placeholders that
+    `notifications.messages.PLACEHOLDERS` lists for the kind. Rows are data, edited in the
+    admin; vi and en are seeded by a migration.
+    """
+
+    kind = models.CharField(_("loại"), max_length=64)
+    language = models.CharField(_("ngôn ngữ"), max_length=12, validators=[validate_language_code])
+    title = models.CharField(_("tiêu đề"), max_length=200)
+    body = models.TextField(_("nội dung"))
+    sms = models.TextField(
+        _("tin nhắn SMS"),
+        blank=True,
+        help_text=_("Để trống: tin nhắn là tiêu đề kèm mã hồ sơ."),
+    )
+    reviewed = models.BooleanField(_("đã duyệt"), default=False)
+    updated_at = models.DateTimeField(_("cập nhật lúc"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("mẫu thông báo")
+        verbose_name_plural = _("mẫu thông báo")
+        ordering = ("kind", "language")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("kind", "language"), name="unique_notification_template"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} [{self.language}]"

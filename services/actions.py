@@ -17,10 +17,17 @@ from rest_framework.exceptions import ValidationError
 from agencies import calendar
 from agencies.models import AdministrativeUnit
 from agencies.selectors import agencies_in_scope
+from common import audit, files
 from common.exceptions import Conflict, InvalidTransition, NotAllowed
+from common.sync import record_removal
 from common.tracking import new_tracking_code
 from notifications.outbox import notify
-from services.models import PublicService, ServiceRequest, ServiceRequestEvent
+from services.models import (
+    PublicService,
+    ServiceRequest,
+    ServiceRequestAttachment,
+    ServiceRequestEvent,
+)
 from services.selectors import handling_agency
 
 Status = ServiceRequest.Status
@@ -114,6 +121,15 @@ def _record(
     note: str = "",
     internal: bool = False,
 ) -> ServiceRequestEvent:
+    # Every transition passes through here, so the audit entry cannot be forgotten by a new
+    # one; the note stays out of the log (it may hold personal data).
+    audit.record(
+        actor,
+        action,
+        dossier,
+        agency_id=dossier.agency_id,
+        details={"from_status": from_status, "to_status": dossier.status},
+    )
     return ServiceRequestEvent.objects.create(
         request=dossier,
         actor=actor,
@@ -123,6 +139,16 @@ def _record(
         note=note,
         internal=internal,
     )
+
+
+def record_personal_data_read(user, dossier: ServiceRequest) -> None:  # type: ignore[no-untyped-def]
+    """Log that `user` opened `dossier`'s personal data (form, applicant) as staff.
+
+    The caller has already scoped the read (`requests_visible_to`); anyone but the applicant
+    reading it is staff and is logged, the applicant's own reads are not.
+    """
+    if dossier.applicant_id != user.pk:
+        audit.record(user, "view_personal_data", dossier, agency_id=dossier.agency_id)
 
 
 def _notify_applicant(dossier: ServiceRequest, kind: str) -> None:
@@ -257,3 +283,117 @@ def transition_request(
             )
             _notify_applicant(dossier, kind)
     return dossier
+
+
+Kind = ServiceRequestAttachment.Kind
+ATTACHMENT_LIMIT = 20
+# What each kind of attachment may contain (common.files kinds).
+ATTACHMENT_FILE_KINDS: dict[str, set[str]] = {
+    Kind.DOCUMENT: {files.IMAGE, files.PDF},
+    Kind.PHOTO: {files.IMAGE},
+    Kind.AUDIO: {files.AUDIO},
+    Kind.RESULT: {files.IMAGE, files.PDF},
+}
+# The result is prepared while the dossier is processed and may be completed once it is
+# ready; the applicant adds evidence as long as the dossier is open.
+RESULT_ATTACHMENT_STATES = (Status.IN_PROGRESS, Status.RESULT_READY)
+
+
+def add_request_attachment(
+    user,  # type: ignore[no-untyped-def]
+    dossier: ServiceRequest,
+    *,
+    kind: str,
+    upload: Any,
+) -> ServiceRequestAttachment:
+    """Attach an uploaded file to a dossier as `user`.
+
+    The applicant adds documents, photos and voice notes while the dossier is open; staff in
+    scope add `result` files while it is in progress or its result is ready. The file is
+    inspected first (400/413), then the right (403), the state (409 `invalid_transition`) and
+    the cap (409 `too_many_attachments`, counted separately for the applicant's files and the
+    results, so a full dossier never blocks its result) are checked under the dossier's lock.
+    Files are written only once every check has passed, and removed again if the row is not
+    committed.
+    """
+    if kind not in Kind.values:
+        raise ValidationError({"kind": [_("Unknown attachment kind.")]}, code="invalid_choice")
+    inspected = files.inspect_upload(upload, ATTACHMENT_FILE_KINDS[kind])
+    actor = STAFF if kind == Kind.RESULT else APPLICANT
+    states = RESULT_ATTACHMENT_STATES if kind == Kind.RESULT else OPEN_STATES
+    same_side = [Kind.RESULT] if kind == Kind.RESULT else [k for k in Kind if k != Kind.RESULT]
+    stored: tuple[str, ...] = ()
+    try:
+        with transaction.atomic():
+            dossier = _locked(dossier)
+            if not _may_act(user, dossier, actor):
+                raise NotAllowed()
+            if dossier.status not in states:
+                raise InvalidTransition(
+                    _("Cannot attach a %(kind)s to a dossier that is %(status)s.")
+                    % {"kind": kind, "status": dossier.status}
+                )
+            if dossier.attachments.filter(kind__in=same_side).count() >= ATTACHMENT_LIMIT:
+                raise Conflict(
+                    _("A dossier holds at most %(limit)s such attachments.")
+                    % {"limit": ATTACHMENT_LIMIT},
+                    code="too_many_attachments",
+                )
+            stored = files.store(inspected)
+            attachment = ServiceRequestAttachment.objects.create(
+                request=dossier,
+                kind=kind,
+                content_type=inspected.content_type,
+                size=inspected.size,
+                name=inspected.name,
+                storage_name=stored[0],
+                preview_storage_name=stored[1],
+                uploaded_by=user,
+            )
+            # The dossier as a client sees it changed (its attachment list): sync and ETags
+            # follow `updated_at`.
+            dossier.save(update_fields=["updated_at"])
+            audit.record(
+                user,
+                "attach",
+                dossier,
+                agency_id=dossier.agency_id,
+                details={"attachment": str(attachment.pk), "kind": kind},
+            )
+    except BaseException:
+        files.delete_stored(*stored)
+        raise
+    return attachment
+
+
+# The `SyncRemoval.kind` under which the catalog reports withdrawn services in `removed`.
+SERVICE_SYNC_KIND = "service"
+
+
+def withdraw_service(service: PublicService) -> PublicService:
+    """Take `service` out of the catalog; phones drop it at their next sync.
+
+    The service stays in the database (dossiers refer to it) but is no longer listed, shown
+    or accepted for new dossiers. Withdrawing a withdrawn service changes nothing.
+    """
+    with transaction.atomic():
+        service = PublicService.objects.select_for_update().get(pk=service.pk)
+        if service.is_active:
+            service.is_active = False
+            service.save(update_fields=["is_active", "updated_at"])
+            record_removal(SERVICE_SYNC_KIND, service.code)
+    return service
+
+
+def offer_service(service: PublicService) -> PublicService:
+    """Put a withdrawn `service` back in the catalog; phones get it at their next sync.
+
+    Its new `updated_at`, later than the withdrawal, brings it back in `results`, and the
+    sync leaves it out of `removed` while it is on offer.
+    """
+    with transaction.atomic():
+        service = PublicService.objects.select_for_update().get(pk=service.pk)
+        if not service.is_active:
+            service.is_active = True
+            service.save(update_fields=["is_active", "updated_at"])
+    return service

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ServicesConfig(AppConfig):
     name = "services"
     verbose_name = "Dịch vụ công"
+
+    def ready(self) -> None:
+        from common.i18n import register_translation_source
+        from services.selectors import translation_tally
+
+        # The catalog counts towards each language's completeness (`GET languages/`).
+        register_translation_source("services", translation_tally)

@@ -161,3 +161,45 @@ class ServiceRequestEvent(UUIDModel):
         verbose_name = _("diễn biến hồ sơ")
         verbose_name_plural = _("diễn biến hồ sơ")
         ordering = ("created_at",)
+
+
+class ServiceRequestAttachment(UUIDModel):
+    """A file on a dossier. The bytes live in `common.files.private_storage` under a random
+    name and leave only through signed links (`common.files.signed_url`)."""
+
+    class Kind(models.TextChoices):
+        DOCUMENT = "document", _("Giấy tờ")
+        PHOTO = "photo", _("Ảnh")
+        AUDIO = "audio", _("Ghi âm")
+        RESULT = "result", _("Kết quả giải quyết")
+
+    request = models.ForeignKey(
+        ServiceRequest,
+        verbose_name=_("hồ sơ"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
+    content_type = models.CharField(_("kiểu nội dung"), max_length=100)
+    size = models.PositiveIntegerField(_("dung lượng (byte)"))
+    name = models.CharField(_("tên tệp"), max_length=255)
+    storage_name = models.CharField(_("tên lưu trữ"), max_length=255, unique=True, editable=False)
+    preview_storage_name = models.CharField(
+        _("tên lưu trữ ảnh xem trước"), max_length=255, blank=True, editable=False
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người tải lên"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("tệp đính kèm hồ sơ")
+        verbose_name_plural = _("tệp đính kèm hồ sơ")
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,10 +1,16 @@
 """Every read of services and dossiers a user may make, already scoped."""
 
+import hmac
+
 from django.db.models import Q, QuerySet
 
 from agencies.models import AdministrativeUnit, Agency
 from agencies.selectors import agencies_in_scope
+from common.i18n import TranslationTally
+from common.tracking import normalize_tracking_code
 from services.models import PublicService, ServiceCategory, ServiceRequest
+
+TRACKING_PREFIX = "DV"
 
 
 def categories() -> QuerySet[ServiceCategory]:
@@ -15,18 +21,71 @@ def active_services() -> QuerySet[PublicService]:
     return PublicService.objects.filter(is_active=True).select_related("category")
 
 
-def requests_visible_to(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
-    """Dossiers the user filed, plus those routed to agencies in the user's staff scope."""
-    if not user.is_authenticated:
-        return ServiceRequest.objects.none()
-    condition = Q(applicant=user)
-    if user.is_superuser:
-        condition = Q()
-    elif user.is_staff:
-        condition |= Q(agency__in=agencies_in_scope(user))
-    return ServiceRequest.objects.filter(condition).select_related(
+def _with_refs(dossiers: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+    return dossiers.select_related(
         "service", "agency", "administrative_unit", "administrative_unit__parent"
     )
+
+
+def requests_visible_to(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
+    """Dossiers the user filed, plus those the user may act on as staff
+    (`requests_actionable_by`)."""
+    if not user.is_authenticated or not user.is_active:
+        return ServiceRequest.objects.none()
+    if user.is_superuser:
+        return _with_refs(ServiceRequest.objects.all())
+    condition = Q(applicant=user)
+    if user.is_staff:
+        condition |= Q(agency__in=agencies_in_scope(user))
+    return _with_refs(ServiceRequest.objects.filter(condition))
+
+
+def requests_actionable_by(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
+    """Dossiers the user may act on as staff: all for a superuser, otherwise those routed to
+    an agency in the user's scope (`agencies.selectors.agencies_in_scope`).
+
+    The staff UI (the admin) starts here; a citizen's own dossiers are not in it. The same
+    rule decides staff actions in `services.actions`.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return ServiceRequest.objects.none()
+    if user.is_superuser:
+        return _with_refs(ServiceRequest.objects.all())
+    if not user.is_staff:
+        return ServiceRequest.objects.none()
+    return _with_refs(ServiceRequest.objects.filter(agency__in=agencies_in_scope(user)))
+
+
+def request_by_tracking_code(tracking_code: str, phone_last4: str) -> ServiceRequest | None:
+    """The dossier a public lookup may show, or None.
+
+    `tracking_code` is read forgivingly (case, hyphens, O for 0, I/L for 1). A code that is
+    malformed, has a wrong check character or is unknown, and a wrong `phone_last4` (last 4
+    digits of the applicant's phone), all give None alike, so the answer reveals nothing
+    about which codes exist.
+    """
+    code = normalize_tracking_code(tracking_code, TRACKING_PREFIX)
+    if code is None:
+        return None
+    dossier = (
+        ServiceRequest.objects.select_related("service", "applicant")
+        .only(
+            "tracking_code",
+            "status",
+            "updated_at",
+            "due_at",
+            "service__code",
+            "service__name",
+            "applicant__phone",
+        )
+        .filter(tracking_code=code)
+        .first()
+    )
+    if dossier is None:
+        return None
+    if not hmac.compare_digest(dossier.applicant.phone[-4:].encode(), phone_last4.encode()):
+        return None
+    return dossier
 
 
 def handling_agency(service: PublicService, commune: AdministrativeUnit) -> Agency | None:
@@ -46,3 +105,21 @@ def handling_agency(service: PublicService, commune: AdministrativeUnit) -> Agen
     return active.filter(
         level=Agency.Level.PROVINCE, administrative_unit_id=commune.parent_id
     ).first()
+
+
+def translation_tally() -> TranslationTally:
+    """The catalog's translatable texts for `GET languages/` (two queries): category names,
+    and the names, descriptions and required documents' names of active services."""
+    tally = TranslationTally()
+    for name in ServiceCategory.objects.values_list("name", flat=True):
+        tally.add(name)
+    services = PublicService.objects.filter(is_active=True).values_list(
+        "name", "description", "required_documents"
+    )
+    for name, description, documents in services:
+        tally.add(name)
+        tally.add(description)
+        for document in documents if isinstance(documents, list) else []:
+            if isinstance(document, dict):
+                tally.add(document.get("name"))
+    return tally

@@ -36,11 +36,16 @@ def _isolated(settings, tmp_path):
     settings.SMS_BACKEND = "memory"
     settings.MEDIA_ROOT = str(tmp_path / "media")
     cache.clear()
-    from notifications import push
+    from common.i18n import invalidate_languages
+    from notifications import push, sms
 
     push.reset_memory_backend()
+    sms.reset_memory_backend()
+    invalidate_languages()
     yield
     cache.clear()
+    # A test that changed Language rows must not leave its list to the next one.
+    invalidate_languages()
 
 
 @pytest.fixture

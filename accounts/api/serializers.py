@@ -11,7 +11,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from accounts.phones import normalize_phone
-from common.i18n import DEFAULT_LANGUAGE, KNOWN_LANGUAGES
+from common.api import LanguageCodeField
+from common.i18n import DEFAULT_LANGUAGE
 from common.text import squash_spaces
 
 # Longer passwords only cost hashing time; no one types more on a phone.
@@ -57,9 +58,7 @@ class RegistrationSerializer(serializers.Serializer):
     phone = PhoneField(help_text=_("Any common format; stored as E.164 (+84…)."))
     password = NewPasswordField()
     full_name = StrictCharField(max_length=150)
-    preferred_language = serializers.ChoiceField(
-        choices=KNOWN_LANGUAGES, default=DEFAULT_LANGUAGE, required=False
-    )
+    preferred_language = LanguageCodeField(default=DEFAULT_LANGUAGE, required=False)
 
     def validate_full_name(self, value: str) -> str:
         return clean_full_name(value)
@@ -99,7 +98,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class ProfileUpdateSerializer(serializers.Serializer):
     full_name = StrictCharField(max_length=150, required=False)
-    preferred_language = serializers.ChoiceField(choices=KNOWN_LANGUAGES, required=False)
+    preferred_language = LanguageCodeField(required=False)
     administrative_unit = serializers.IntegerField(
         min_value=1,
         max_value=2**31 - 1,

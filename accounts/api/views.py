@@ -15,6 +15,8 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from accounts import actions
 from accounts.api import serializers as s
 from accounts.models import User
+from common.api import LanguageMixin
+from common.idempotency import idempotent
 from common.openapi import ErrorResponse409
 from common.throttling import (
     GenerousAnonRateThrottle,
@@ -33,7 +35,7 @@ BAD_TOKEN = OpenApiResponse(
 )
 
 
-class RegisterView(APIView):
+class RegisterView(LanguageMixin, APIView):
     # No authentication: a stale token in the app must not turn sign-up into a 401.
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -52,6 +54,7 @@ class RegisterView(APIView):
             429: THROTTLED,
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = s.RegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -68,13 +71,13 @@ class RegisterView(APIView):
         responses={200: s.TokenPairSerializer, 401: BAD_CREDENTIALS, 429: THROTTLED},
     )
 )
-class PhoneTokenObtainPairView(TokenObtainPairView):
+class PhoneTokenObtainPairView(LanguageMixin, TokenObtainPairView):
     serializer_class = s.PhoneTokenObtainPairSerializer
     # Keyed on the phone: one village often shares a single carrier IP.
     throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
 
 
-class TokenRefreshView(APIView):
+class TokenRefreshView(LanguageMixin, APIView):
     # No authentication: the app refreshes precisely when its access token has expired.
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -97,7 +100,7 @@ class TokenRefreshView(APIView):
         return Response({"access": access, "refresh": refresh})
 
 
-class LogoutView(APIView):
+class LogoutView(LanguageMixin, APIView):
     throttle_classes = (UserWriteThrottle,)
 
     @extend_schema(
@@ -118,7 +121,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
+class MeView(LanguageMixin, APIView):
     http_method_names = ["get", "patch", "head", "options"]
     throttle_classes = (UserWriteThrottle,)
 

@@ -10,6 +10,7 @@ from agencies import selectors
 from agencies.api.filters import AdministrativeUnitFilter, AgencyFilter
 from agencies.api.pagination import AdministrativeUnitPagination, AgencyPagination
 from agencies.api.serializers import AdministrativeUnitOutput, AgencyOutput
+from common.api import ETagMixin, FieldsMixin, LanguageMixin
 
 TAGS = ["reference data"]
 
@@ -32,7 +33,7 @@ def code_parameter(filterset: type[FilterSet], name: str) -> OpenApiParameter:
         parameters=[code_parameter(AdministrativeUnitFilter, "parent")],
     )
 )
-class AdministrativeUnitListView(ListAPIView):
+class AdministrativeUnitListView(FieldsMixin, LanguageMixin, ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = AdministrativeUnitOutput
     filterset_class = AdministrativeUnitFilter
@@ -50,7 +51,7 @@ class AdministrativeUnitListView(ListAPIView):
         parameters=[code_parameter(AgencyFilter, "administrative_unit")],
     )
 )
-class AgencyListView(ListAPIView):
+class AgencyListView(FieldsMixin, LanguageMixin, ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = AgencyOutput
     filterset_class = AgencyFilter
@@ -68,7 +69,7 @@ class AgencyListView(ListAPIView):
         parameters=[OpenApiParameter("agency_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
     )
 )
-class AgencyDetailView(RetrieveAPIView):
+class AgencyDetailView(ETagMixin, FieldsMixin, LanguageMixin, RetrieveAPIView):
     permission_classes = [AllowAny]
     serializer_class = AgencyOutput
     # A malformed id fails UUID validation inside get_object_or_404 and answers 404, like an

@@ -6,6 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import FieldsMixin, LanguageMixin
+from common.idempotency import idempotent
+from common.pagination import SyncCursorPagination
 from common.throttling import UserWriteThrottle
 from notifications import actions, selectors
 from notifications.api import serializers as s
@@ -14,7 +17,7 @@ from notifications.models import Notification
 NO_CONTENT = OpenApiResponse(None, description="Done.")
 
 
-class DeviceRegistrationView(APIView):
+class DeviceRegistrationView(LanguageMixin, APIView):
     throttle_classes = (UserWriteThrottle,)
 
     @extend_schema(
@@ -32,6 +35,7 @@ class DeviceRegistrationView(APIView):
             200: OpenApiResponse(s.PushDeviceSerializer, description="Registered again."),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = s.PushDeviceRegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -42,7 +46,7 @@ class DeviceRegistrationView(APIView):
         )
 
 
-class DeviceDetailView(APIView):
+class DeviceDetailView(LanguageMixin, APIView):
     throttle_classes = (UserWriteThrottle,)
 
     @extend_schema(
@@ -56,8 +60,13 @@ class DeviceDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InboxView(GenericAPIView):
+class InboxPagination(SyncCursorPagination):
+    sync_kind = "notification"
+
+
+class InboxView(FieldsMixin, LanguageMixin, GenericAPIView):
     serializer_class = s.InboxNotificationSerializer
+    pagination_class = InboxPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -66,7 +75,10 @@ class InboxView(GenericAPIView):
 
     @extend_schema(
         summary="My notifications",
-        description="Newest first, cursor-paginated.",
+        description=(
+            "Newest first, cursor-paginated. With `updated_since`, what changed since then "
+            "(new rows, rows read), oldest first: the phone keeps its inbox."
+        ),
         tags=["notifications"],
         responses={200: s.InboxNotificationSerializer(many=True)},
     )
@@ -75,7 +87,7 @@ class InboxView(GenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class InboxUnreadCountView(APIView):
+class InboxUnreadCountView(LanguageMixin, APIView):
     @extend_schema(
         summary="How many of my notifications are unread",
         tags=["notifications"],
@@ -87,7 +99,7 @@ class InboxUnreadCountView(APIView):
         )
 
 
-class InboxReadView(APIView):
+class InboxReadView(LanguageMixin, APIView):
     throttle_classes = (UserWriteThrottle,)
 
     @extend_schema(
@@ -101,7 +113,7 @@ class InboxReadView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InboxReadAllView(APIView):
+class InboxReadAllView(LanguageMixin, APIView):
     throttle_classes = (UserWriteThrottle,)
 
     @extend_schema(

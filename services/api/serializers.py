@@ -8,8 +8,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from common.files import signed_url
 from common.i18n import translate
-from services.models import ServiceRequest
+from services.models import ServiceRequest, ServiceRequestAttachment
 
 
 class TranslatedField(serializers.Field):
@@ -91,6 +92,46 @@ class ServiceRequestEventOutput(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
 
 
+class ServiceRequestAttachmentInput(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=(
+            "JPEG, PNG or WebP image, PDF, or AAC/M4A, OGG/Opus, MP3 or AMR audio (at most "
+            "300 s), up to 10 MB (default caps). The type is read from the content, never the "
+            "name. Images are stored re-encoded as JPEG without metadata."
+        )
+    )
+    kind = serializers.ChoiceField(
+        choices=ServiceRequestAttachment.Kind.choices,
+        help_text=(
+            "document (image or PDF), photo (image), audio: by the applicant while the "
+            "dossier is open; result (image or PDF): by staff while in progress or ready."
+        ),
+    )
+
+
+class ServiceRequestAttachmentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ServiceRequestAttachment.Kind.choices)
+    content_type = serializers.CharField(help_text="Detected from the content.")
+    size = serializers.IntegerField(help_text="Bytes, as stored.")
+    name = serializers.CharField()
+    url = serializers.SerializerMethodField(
+        help_text="Signed download link, valid for a few minutes."
+    )
+    preview_url = serializers.SerializerMethodField(
+        help_text="Signed link to a small JPEG preview (images only), else null."
+    )
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: ServiceRequestAttachment) -> str:
+        return signed_url(self.context.get("request"), obj) or ""
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_url(self, obj: ServiceRequestAttachment) -> str | None:
+        return signed_url(self.context.get("request"), obj, "preview")
+
+
 class ServiceRequestOutput(serializers.Serializer):
     id = serializers.UUIDField()
     tracking_code = serializers.CharField()
@@ -110,7 +151,7 @@ class ServiceRequestDetailOutput(ServiceRequestOutput):
     allowed_actions = serializers.SerializerMethodField()
     supplement_items = serializers.ListField(child=serializers.DictField(), default=list)
     events = serializers.SerializerMethodField()
-    attachments = serializers.ListField(child=serializers.DictField(), default=list)
+    attachments = ServiceRequestAttachmentOutput(many=True)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, obj: ServiceRequest) -> list[str]:
@@ -139,3 +180,20 @@ class ServiceRequestTransitionInput(serializers.Serializer):
                 {needed: [ErrorDetail(_("This field is required."), code="required")]}
             )
         return attrs
+
+
+class ServiceRequestLookupInput(serializers.Serializer):
+    tracking_code = serializers.CharField(
+        max_length=40, help_text="As printed (`DV-7K3M-9QX2-H`); case and hyphens do not matter."
+    )
+    phone_last4 = serializers.RegexField(
+        r"^[0-9]{4}$", help_text="The last 4 digits of the applicant's phone number."
+    )
+
+
+class ServiceRequestLookupOutput(serializers.Serializer):
+    tracking_code = serializers.CharField()
+    status = serializers.ChoiceField(choices=ServiceRequest.Status.choices)
+    service = ServiceRefOutput()
+    updated_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)

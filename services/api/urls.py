@@ -7,10 +7,17 @@ urlpatterns = [
     path("services/", views.PublicServiceListView.as_view(), name="services"),
     path("services/<slug:code>/", views.PublicServiceDetailView.as_view(), name="service-detail"),
     path("requests/", views.ServiceRequestListCreateView.as_view(), name="requests"),
+    # Before `requests/<uuid:pk>/`, so the word is never read as an id.
+    path("requests/lookup/", views.ServiceRequestLookupView.as_view(), name="request-lookup"),
     path("requests/<uuid:pk>/", views.ServiceRequestDetailView.as_view(), name="request-detail"),
     path(
         "requests/<uuid:pk>/transitions/",
         views.ServiceRequestTransitionView.as_view(),
         name="request-transitions",
+    ),
+    path(
+        "requests/<uuid:pk>/attachments/",
+        views.ServiceRequestAttachmentView.as_view(),
+        name="request-attachments",
     ),
 ]

@@ -1,36 +1,63 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from drf_standardized_errors.openapi_serializers import (
+    ErrorResponse403Serializer,
+    ErrorResponse404Serializer,
+)
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import AdministrativeUnit
-from common.api import LanguageMixin
-from common.openapi import CONFLICT_RESPONSE
-from common.pagination import CursorPagination
+from common.api import ETagMixin, FieldsMixin, LanguageMixin
+from common.idempotency import idempotent
+from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
+from common.pagination import SyncCursorPagination
+from common.throttling import (
+    GenerousAnonRateThrottle,
+    TrackingCodeRateThrottle,
+    UserWriteThrottle,
+)
 from services import actions, selectors
 from services.api import serializers as s
 from services.models import PublicService, ServiceRequest
 
 
+class CategoryPagination(SyncCursorPagination):
+    ordering = ("position", "code")
+    sync_kind = "service_category"
+    sync_id_field = "code"
+
+
 @extend_schema_view(
     get=extend_schema(summary="List service categories", tags=["catalog"]),
 )
-class ServiceCategoryListView(LanguageMixin, generics.ListAPIView):
+class ServiceCategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+    """Categories of the catalog, in the order the catalog shows them. A phone keeps them."""
+
     permission_classes = [AllowAny]
     serializer_class = s.ServiceCategoryOutput
-    pagination_class = None
+    pagination_class = CategoryPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.categories()
 
 
-class CatalogPagination(CursorPagination):
+class CatalogPagination(SyncCursorPagination):
     ordering = ("code",)
+    sync_kind = actions.SERVICE_SYNC_KIND
+    sync_id_field = "code"
 
 
 @extend_schema_view(
@@ -43,7 +70,9 @@ class CatalogPagination(CursorPagination):
         ],
     ),
 )
-class PublicServiceListView(LanguageMixin, generics.ListAPIView):
+class PublicServiceListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+    """The catalog: public services on offer, by code. A phone keeps it."""
+
     permission_classes = [AllowAny]
     serializer_class = s.PublicServiceOutput
     pagination_class = CatalogPagination
@@ -61,7 +90,9 @@ class PublicServiceListView(LanguageMixin, generics.ListAPIView):
 
 
 @extend_schema_view(get=extend_schema(summary="Show a public service", tags=["catalog"]))
-class PublicServiceDetailView(LanguageMixin, generics.RetrieveAPIView):
+class PublicServiceDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.RetrieveAPIView):
+    """A public service on offer, with its required documents and the form to fill in."""
+
     permission_classes = [AllowAny]
     serializer_class = s.PublicServiceDetailOutput
     lookup_field = "code"
@@ -70,8 +101,15 @@ class PublicServiceDetailView(LanguageMixin, generics.RetrieveAPIView):
         return selectors.active_services()
 
 
-class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
+class RequestPagination(SyncCursorPagination):
+    sync_kind = "service_request"
+
+
+class ServiceRequestListCreateView(FieldsMixin, LanguageMixin, generics.GenericAPIView):
+    """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
+
     serializer_class = s.ServiceRequestOutput
+    pagination_class = RequestPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         dossiers = selectors.requests_visible_to(self.request.user)
@@ -110,6 +148,7 @@ class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
             409: CONFLICT_RESPONSE,
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = s.ServiceRequestInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -139,9 +178,11 @@ class ServiceRequestListCreateView(LanguageMixin, generics.GenericAPIView):
 
 
 def fetch_detail(view: Any, pk: Any) -> ServiceRequest:
-    """The dossier with everything its detail shows: one query, plus one for the events."""
+    """The dossier with everything its detail shows: one query, plus one each for the events
+    and the attachments, however many there are."""
     return get_object_or_404(
-        selectors.requests_visible_to(view.request.user).prefetch_related("events"), pk=pk
+        selectors.requests_visible_to(view.request.user).prefetch_related("events", "attachments"),
+        pk=pk,
     )
 
 
@@ -155,7 +196,9 @@ def detail_data(view: Any, dossier: ServiceRequest) -> dict[str, Any]:
     return s.ServiceRequestDetailOutput(dossier, context=context).data
 
 
-class ServiceRequestDetailView(LanguageMixin, generics.GenericAPIView):
+class ServiceRequestDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
+    """One dossier with its events and attachments, as the caller may see it."""
+
     serializer_class = s.ServiceRequestDetailOutput
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -163,7 +206,9 @@ class ServiceRequestDetailView(LanguageMixin, generics.GenericAPIView):
 
     @extend_schema(summary="Show a dossier", tags=["requests"], operation_id="requests_retrieve")
     def get(self, request: Request, pk: str) -> Response:
-        return Response(detail_data(self, fetch_detail(self, pk)))
+        dossier = fetch_detail(self, pk)
+        actions.record_personal_data_read(request.user, dossier)
+        return Response(detail_data(self, dossier))
 
 
 class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
@@ -189,3 +234,103 @@ class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
             request.user, dossier, data["action"], note=note, internal=data["internal"]
         )
         return Response(detail_data(self, fetch_detail(self, pk)))
+
+
+@extend_validation_errors(
+    ["required", "blank", "max_length"], field_name="tracking_code", methods=["get"]
+)
+@extend_validation_errors(
+    ["required", "blank", "invalid"], field_name="phone_last4", methods=["get"]
+)
+class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
+    # No authentication: anyone holding the paper receipt may ask, and a stale token in the
+    # app must not turn the lookup into a 401.
+    authentication_classes = ()
+    permission_classes = [AllowAny]
+    throttle_classes = [GenerousAnonRateThrottle, TrackingCodeRateThrottle]
+    serializer_class = s.ServiceRequestLookupOutput
+    tracking_code_prefix = selectors.TRACKING_PREFIX
+
+    @extend_schema(
+        summary="Look up a dossier's status by its tracking code",
+        description=(
+            "For anyone holding the receipt. The code may be typed in any case, with or "
+            "without hyphens, O for 0 and I/L for 1. A wrong code and wrong phone digits "
+            "answer the same 404. Throttled per tracking code."
+        ),
+        operation_id="requests_lookup",
+        tags=["requests"],
+        parameters=[s.ServiceRequestLookupInput],
+        responses={
+            200: s.ServiceRequestLookupOutput,
+            404: OpenApiResponse(
+                ErrorResponse404Serializer,
+                description="No dossier has this code with these phone digits.",
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = s.ServiceRequestLookupInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        dossier = selectors.request_by_tracking_code(
+            query.validated_data["tracking_code"], query.validated_data["phone_last4"]
+        )
+        if dossier is None:
+            raise NotFound()
+        return Response(self.get_serializer(dossier).data)
+
+
+@extend_validation_errors(
+    ["unsupported_file_type", "image_too_large", "audio_too_long"],
+    field_name="file",
+    methods=["post"],
+)
+class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
+    # Uploads only here: the API's default parser is JSON.
+    parser_classes = [MultiPartParser]
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+    serializer_class = s.ServiceRequestAttachmentOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.requests_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Attach a file to a dossier",
+        description=(
+            "Multipart form with `file` and `kind`. The type is detected from the content; "
+            "a file that is not what it claims is refused (400 `unsupported_file_type`), as is "
+            "one over the size cap (413 `file_too_large`). The applicant attaches documents, "
+            "photos and voice notes while the dossier is open; staff of the handling agency "
+            "attach `result` files while it is in progress or its result is ready (403 for "
+            "anyone else, 409 `invalid_transition` in another state, 409 "
+            "`too_many_attachments` past 20 of the applicant's files or 20 results)."
+        ),
+        operation_id="requests_attachments_create",
+        tags=["requests"],
+        request=s.ServiceRequestAttachmentInput,  # multipart/form-data: the only parser here
+        responses={
+            201: s.ServiceRequestAttachmentOutput,
+            403: OpenApiResponse(
+                ErrorResponse403Serializer,
+                description="This kind of attachment is not yours to add on this dossier.",
+            ),
+            409: CONFLICT_RESPONSE,
+            413: FILE_TOO_LARGE_RESPONSE,
+        },
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        dossier = get_object_or_404(self.get_queryset(), pk=pk)
+        body = s.ServiceRequestAttachmentInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        attachment = actions.add_request_attachment(
+            request.user,
+            dossier,
+            kind=body.validated_data["kind"],
+            upload=body.validated_data["file"],
+        )
+        context = self.get_serializer_context()
+        return Response(
+            s.ServiceRequestAttachmentOutput(attachment, context=context).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -19,7 +19,8 @@ ME = "/api/v1/me/"
 def get_me(token: str):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client.get(ME)
+    # In English: the assertions below compare simplejwt's own texts (Vietnamese by default).
+    return client.get(ME, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def claims_for(user) -> dict:

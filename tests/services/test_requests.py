@@ -211,8 +211,8 @@ def test_detail_query_count_does_not_grow_with_events(
 ):
     dossier_id = submit(client_for(citizen_a)).json()["id"]
     client = client_for(citizen_a)
-    # the user behind the token, the dossier with its joins, its events
-    with django_assert_num_queries(3):
+    # the user behind the token, the dossier with its joins, its events, its attachments
+    with django_assert_num_queries(4):
         client.get(f"/api/v1/requests/{dossier_id}/")
     for note in ("một", "hai", "ba"):
         client_for(officer_commune).post(
@@ -220,6 +220,6 @@ def test_detail_query_count_does_not_grow_with_events(
             {"action": "comment", "note": note},
             format="json",
         )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         body = client.get(f"/api/v1/requests/{dossier_id}/").json()
     assert len(body["events"]) == 4

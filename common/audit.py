@@ -1,0 +1,41 @@
+"""The audit log: who did what to which object, and when.
+
+Callers record inside the transaction of the change they describe, so an entry exists exactly
+when the change does. Entries name objects by type and id rather than by foreign key: the log
+outlives what it describes and never blocks a deletion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db import models
+
+from common.models import AuditLogEntry
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: models.Model,
+    *,
+    agency_id: UUID | str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLogEntry:
+    """Write one audit entry: `actor` (a user, or None/anonymous for the system) did `action`
+    to `obj`, on behalf of agency `agency_id` when there is one.
+
+    `details` must be JSON-serialisable; keep personal data out of it (name fields, not
+    their values), since the log is kept longer than the data it describes.
+    """
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditLogEntry.objects.create(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        agency_id=agency_id,
+        details=details or {},
+    )

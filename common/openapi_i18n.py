@@ -1,0 +1,50 @@
+"""The OpenAPI of language negotiation, derived from the views: every view that mixes in
+`LanguageMixin` documents `?lang=` (and, in its description, `Accept-Language`), the
+`Content-Language` of its answers and the 400 of an unknown `?lang=`."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+
+from common.api import LanguageMixin
+
+LANG_PARAM = "lang"
+
+LANG_PARAMETER = OpenApiParameter(
+    LANG_PARAM,
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description=(
+        "Language of the answer, a code from `GET /api/v1/languages/` (e.g. `vi`, `en`, "
+        "`tyz`). Wins over the `Accept-Language` header (q-values honoured, `q=0` excludes, "
+        "`en-US` means `en`), which wins over the user's `preferred_language`; the default "
+        "is `vi`. Texts missing in that language are in Vietnamese. An unknown or disabled "
+        "code is a 400 on `lang`."
+    ),
+)
+CONTENT_LANGUAGE_HEADER = OpenApiParameter(
+    "Content-Language",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=True,
+    description="The negotiated language of this answer.",
+)
+
+
+class LanguageConventionsSchema:
+    """AutoSchema mixin: documents what `common.api.LanguageMixin` does at run time."""
+
+    view: Any
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())  # type: ignore[misc]
+        if isinstance(self.view, LanguageMixin):
+            parameters += [LANG_PARAMETER, CONTENT_LANGUAGE_HEADER]
+        return parameters
+
+    def _get_extra_validation_errors(self) -> dict[str, set[str]]:
+        extra = dict(super()._get_extra_validation_errors())  # type: ignore[misc]
+        if isinstance(self.view, LanguageMixin):
+            extra[LANG_PARAM] = {"invalid_choice"}
+        return extra

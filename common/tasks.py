@@ -1,0 +1,11 @@
+"""Celery entry points of `common`; the work is in the modules they call."""
+
+from celery import shared_task
+
+from common import idempotency
+
+
+@shared_task(name="common.tasks.purge_idempotency_records", ignore_result=True)
+def purge_idempotency_records() -> int:
+    """Beat: delete Idempotency-Key records past their 24 hours; returns how many."""
+    return idempotency.purge_expired()
