@@ -26,6 +26,14 @@ class PhoneTaken(Conflict):
     default_code = "phone_taken"
 
 
+class AccountRequiresClaim(Conflict):
+    default_detail = _(
+        "An account was opened for this phone number at a public office; claim it by "
+        "verifying the phone."
+    )
+    default_code = "account_requires_claim"
+
+
 class InvalidRefreshToken(AuthenticationFailed):
     default_detail = _("Token is invalid or expired")
     default_code = "token_not_valid"
@@ -43,7 +51,8 @@ def register_citizen(
 
     The caller has validated the input (phone format, password strength, language).
     Raises `PhoneTaken` (409) when the phone already has an account, also when a concurrent
-    registration of the same phone wins the race.
+    registration of the same phone wins the race, and `AccountRequiresClaim` (409) when that
+    account is an unclaimed one an officer opened for an assisted submission.
     """
     normalized = normalize_phone(phone)
     if normalized is None:
@@ -59,7 +68,12 @@ def register_citizen(
             )
     except IntegrityError:
         # The unique index on phone is the arbiter; a pre-check alone would race.
-        if User.objects.filter(phone=normalized).exists():
+        existing = User.objects.filter(phone=normalized).only("is_claimed").first()
+        if existing is not None and not existing.is_claimed:
+            # Opened by an officer (assisted submission): the phone's owner claims it
+            # instead of registering over it.
+            raise AccountRequiresClaim() from None
+        if existing is not None:
             raise PhoneTaken() from None
         raise
 

@@ -56,6 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_staff = models.BooleanField(_("là cán bộ"), default=False)
     is_active = models.BooleanField(_("đang hoạt động"), default=True)
+    # False for an account an officer created when filing a dossier for the person
+    # (assisted submission): it has no usable password until the person claims it.
+    is_claimed = models.BooleanField(_("đã xác nhận chủ tài khoản"), default=True)
     date_joined = models.DateTimeField(_("ngày đăng ký"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

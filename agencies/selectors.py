@@ -1,7 +1,19 @@
 """Every read of agencies, and the one place that decides which agencies a staff member
 may see and act for (DESIGN's ranked roles)."""
 
-from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
 
@@ -46,15 +58,15 @@ def agencies_in_scope(user) -> QuerySet[Agency]:  # type: ignore[no-untyped-def]
         return Agency.objects.none()
     if user.is_superuser:
         return Agency.objects.all()
-    condition = Q()
-    for membership in StaffMembership.objects.filter(user=user).select_related("agency"):
-        if membership.role == StaffMembership.Role.OFFICER:
-            condition |= Q(pk=membership.agency_id)
-        else:
-            condition |= Q(path__startswith=membership.agency.path)
-    if not condition:
-        return Agency.objects.none()
-    return Agency.objects.filter(condition)
+    # One lazy queryset, no query of its own: used as `agency__in=` it becomes a subquery, so
+    # a scoped list or detail costs no extra round trip for the caller's memberships.
+    memberships = StaffMembership.objects.filter(user=user)
+    above = (
+        memberships.exclude(role=StaffMembership.Role.OFFICER)
+        .annotate(candidate_path=ExpressionWrapper(OuterRef("path"), output_field=CharField()))
+        .filter(candidate_path__startswith=F("agency__path"))
+    )
+    return Agency.objects.filter(Q(pk__in=memberships.values("agency_id")) | Exists(above))
 
 
 def rank_for(user, agency: Agency) -> int:  # type: ignore[no-untyped-def]

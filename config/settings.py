@@ -190,6 +190,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_PUBLISH_TIMEOUT = env.float("CELERY_PUBLISH_TIMEOUT", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0},
+    "prune-stale-devices": {
+        "task": "notifications.tasks.prune_stale_devices",
+        "schedule": crontab(hour=2, minute=43),
+    },
     "flush-expired-tokens": {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(hour=3, minute=17),
@@ -197,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "common.tasks.purge_idempotency_records",
         "schedule": crontab(minute=41),
+    },
+    # 07:00 in TIME_ZONE (Asia/Ho_Chi_Minh), before offices open.
+    "notify-due-dossiers": {
+        "task": "services.tasks.notify_due_dossiers",
+        "schedule": crontab(hour=7, minute=0),
     },
 }
 
@@ -293,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "AgencyLevelEnum": "agencies.models.Agency.Level",
         "ServiceLevelEnum": "services.models.PublicService.Level",
         "ServiceRequestAttachmentKindEnum": "services.models.ServiceRequestAttachment.Kind",
+        "SupplementItemKindEnum": "services.models.SupplementItemKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

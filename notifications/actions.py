@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from agencies.models import AdministrativeUnit
+from common.exceptions import NotAllowed
+from notifications import announcements
 from notifications.delivery import deactivate_device, retire_pending_pushes
-from notifications.models import Device, Notification
+from notifications.models import Announcement, Device, Notification, PushMessage
 
 logger = logging.getLogger(__name__)
 
 MAX_ACTIVE_DEVICES = 10
+STALE_DEVICE_AFTER = timedelta(days=60)
+
+
+class OutsideArea(NotAllowed):
+    default_detail = _("This administrative unit is outside the area of your agency.")
+    default_code = "outside_area"
 
 
 def register_device(
@@ -110,3 +123,54 @@ def mark_all_read(user: Any) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(
         read_at=now, updated_at=now
     )
+
+
+def prune_stale_devices(*, now: Any = None) -> int:
+    """Delete devices not seen (registered or refreshed) for 60 days; returns how many.
+
+    Their queued pushes go with them (cascade): a token that silent is almost certainly an
+    uninstalled app, and FCM itself expires tokens inactive for 270 days.
+    """
+    cutoff = (now or timezone.now()) - STALE_DEVICE_AFTER
+    stale = Device.objects.filter(
+        Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, created_at__lt=cutoff)
+    )
+    with transaction.atomic():
+        # Rows in flight keep their device until the worker records the outcome.
+        stale = stale.exclude(pushes__status=PushMessage.Status.SENDING)
+        _deleted, by_model = stale.delete()
+    count = by_model.get(Device._meta.label, 0)
+    if count:
+        logger.info("pruned %d device(s) unseen since %s", count, cutoff.isoformat())
+    return count
+
+
+def send_announcement(
+    sender: Any,
+    *,
+    title: str,
+    body: str,
+    administrative_unit: AdministrativeUnit,
+    language: str = "vi",
+) -> Announcement:
+    """Send an announcement to everyone whose home commune lies in `administrative_unit`.
+
+    Managers and admins may send to their agency's area (a commune office: its commune; a
+    province board: the province or any of its communes); superusers anywhere. Officers and
+    citizens → `NotAllowed` (403); a unit outside the sender's area → `OutsideArea` (403).
+    The inbox rows and pushes are written after commit, in batches, by a Celery task.
+    """
+    if not announcements.may_announce(sender):
+        raise NotAllowed(_("Only managers and admins may send announcements."))
+    if not announcements.covers(sender, administrative_unit):
+        raise OutsideArea()
+    with transaction.atomic():
+        announcement = Announcement.objects.create(
+            title=title,
+            body=body,
+            language=language,
+            administrative_unit=administrative_unit,
+            sender=sender,
+        )
+        transaction.on_commit(partial(announcements.publish_fan_out, announcement.pk), robust=True)
+    return announcement

@@ -8,7 +8,14 @@ from django.utils.translation import gettext_lazy as _
 
 from common.i18n import language_choices
 from notifications.messages import PLACEHOLDERS, template_fields
-from notifications.models import Device, Notification, NotificationTemplate, PushMessage
+from notifications.models import (
+    Announcement,
+    Device,
+    Notification,
+    NotificationTemplate,
+    PushMessage,
+    SmsMessage,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -143,3 +150,21 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
                 for kind in kinds
             ),
         ) or format_html("{}", "-")
+
+
+@admin.register(SmsMessage)
+class SmsMessageAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "kind", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("phone",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(ReadOnlyAdmin):
+    """Sent through the API (`POST announcements/`), which checks the sender's area."""
+
+    list_display = ("title", "administrative_unit", "sender", "recipient_count", "created_at")
+    list_select_related = ("administrative_unit", "sender")
+    search_fields = ("title",)
+    date_hierarchy = "created_at"

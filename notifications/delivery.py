@@ -22,8 +22,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications import push
-from notifications.models import Device, PushMessage
+from notifications import push, sms
+from notifications.models import Device, PushMessage, SmsMessage
 from notifications.push import OutgoingPush, PushOutcome, PushResult
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 # A sweep stops after this many batches and leaves the rest to the next beat tick.
 SWEEP_MAX_BATCHES = 20
+SMS_BATCH_SIZE = 100
+SMS_MAX_ATTEMPTS = 3
 
 Status = PushMessage.Status
 
@@ -230,3 +232,71 @@ def retire_pending_pushes(device_id: UUID | str, reason: str) -> int:
     return PushMessage.objects.filter(device_id=device_id, status=Status.PENDING).update(
         status=Status.DEAD, last_error=reason, updated_at=timezone.now()
     )
+
+
+# -- SMS fallback ------------------------------------------------------------------------------
+
+
+def _sms_due(now: datetime) -> Q:
+    return Q(status=SmsMessage.Status.PENDING) | Q(
+        status=SmsMessage.Status.SENDING, lease_until__lt=now
+    )
+
+
+def claim_sms(ids: Iterable[str] | None = None, *, limit: int = SMS_BATCH_SIZE) -> list[SmsMessage]:
+    """Take up to `limit` due SMS rows, like `claim` does for pushes; commits before returning."""
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.PUSH_LEASE_SECONDS)
+    with transaction.atomic():
+        candidates = SmsMessage.objects.select_for_update(skip_locked=True).filter(_sms_due(now))
+        if ids is not None:
+            candidates = candidates.filter(id__in=list(ids))
+        candidate_ids = list(candidates.order_by("created_at").values_list("id", flat=True)[:limit])
+        if not candidate_ids:
+            return []
+        SmsMessage.objects.filter(_sms_due(now), id__in=candidate_ids).update(
+            status=SmsMessage.Status.SENDING,
+            lease_until=lease_until,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+        return list(
+            SmsMessage.objects.filter(
+                id__in=candidate_ids, status=SmsMessage.Status.SENDING, lease_until=lease_until
+            ).order_by("created_at")
+        )
+
+
+def deliver_sms(ids: Iterable[str] | None = None) -> int:
+    """Send one batch of due SMS rows (among `ids` when given); returns how many were sent."""
+    sent = 0
+    for row in claim_sms(ids):
+        still_ours = SmsMessage.objects.filter(
+            pk=row.pk, status=SmsMessage.Status.SENDING, lease_until=row.lease_until
+        )
+        now = timezone.now()
+        try:
+            result = sms.send_sms(row.phone, row.text)
+        except Exception as exc:
+            # A provider backend that raised (network): try again on a later sweep.
+            logger.warning("sms %s failed: %r", row.pk, exc)
+            gave_up = row.attempts >= SMS_MAX_ATTEMPTS
+            still_ours.update(
+                status=SmsMessage.Status.FAILED if gave_up else SmsMessage.Status.PENDING,
+                lease_until=None,
+                last_error=repr(exc)[:2000],
+                updated_at=now,
+            )
+            continue
+        if result.is_sent:
+            sent += still_ours.update(
+                status=SmsMessage.Status.SENT, sent_at=now, lease_until=None, updated_at=now
+            )
+        else:
+            still_ours.update(
+                status=SmsMessage.Status.FAILED,
+                lease_until=None,
+                last_error=result.error,
+                updated_at=now,
+            )
+    return sent

@@ -118,6 +118,9 @@ class FakeFCMHandler(BaseHTTPRequestHandler):
     # firebase-admin's httpx client keeps connections alive; HTTP/1.1 with exact
     # Content-Length on every answer is what lets it reuse them.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the second waits for the
+    # client's delayed ACK (40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
     server: FakeFCMHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -249,6 +252,9 @@ class FakeFCMHandler(BaseHTTPRequestHandler):
 class FakeFCMHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # firebase-admin opens up to a hundred connections at once for a batch; the default
+    # backlog of 5 drops their SYNs and each retransmit costs the client a second.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], *, verbose: bool = False) -> None:
         super().__init__(address, FakeFCMHandler)

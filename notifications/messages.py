@@ -42,6 +42,33 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
         "status": "Mã trạng thái mới, ví dụ in_progress",
         "status_label": "Tên trạng thái mới, theo ngôn ngữ của người nhận",
     },
+    # The dossier workflow: one kind per transition (services.actions), seeded by
+    # notifications/migrations/0005_workflow_templates.py.
+    **{
+        f"service_request.{name}": {
+            "tracking_code": "Mã hồ sơ",
+            "service_name": "Tên thủ tục, theo ngôn ngữ của người nhận",
+            "agency_name": "Cơ quan giải quyết hồ sơ",
+            "due_date": "Ngày hẹn trả kết quả",
+            "reason": "Lý do hoặc nội dung cán bộ ghi",
+        }
+        for name in (
+            "supplement_requested",
+            "in_progress",
+            "result_ready",
+            "completed",
+            "rejected",
+            "cancelled",
+            "due_soon",
+            "overdue",
+            "assisted_submitted",
+        )
+    },
+    "announcement": {
+        "title": "Tiêu đề thông báo, do người gửi viết",
+        "body": "Nội dung thông báo, do người gửi viết",
+        "area_name": "Tỉnh hoặc xã nhận thông báo",
+    },
 }
 
 # When a kind has no template at all (rows deleted in the admin): better a plain notice

@@ -145,3 +145,88 @@ class NotificationTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} [{self.language}]"
+
+
+class SmsMessage(UUIDModel):
+    """Outbox row of one SMS fallback, and the record the per-phone rate limit counts.
+
+    Written in the transaction of the change (like `PushMessage`); sent after commit by a
+    worker, or by the beat sweep when publishing failed. Rows over the limit are kept as
+    `suppressed`, so staff can see what was not sent and why.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Chờ gửi")
+        SENDING = "sending", _("Đang gửi")
+        SENT = "sent", _("Đã gửi")
+        FAILED = "failed", _("Thất bại")
+        SUPPRESSED = "suppressed", _("Vượt giới hạn")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người nhận"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    phone = models.CharField(_("số điện thoại"), max_length=20)
+    kind = models.CharField(_("loại"), max_length=64)
+    text = models.TextField(_("nội dung"))
+    status = models.CharField(
+        _("trạng thái"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
+    lease_until = models.DateTimeField(_("giữ đến"), null=True, blank=True)
+    last_error = models.TextField(_("lỗi gần nhất"), blank=True)
+    sent_at = models.DateTimeField(_("đã gửi lúc"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tin nhắn SMS")
+        verbose_name_plural = _("tin nhắn SMS")
+        indexes = [
+            # The rate limit: "how many for this phone in the last hour".
+            models.Index(fields=("phone", "created_at")),
+            models.Index(fields=("status", "created_at")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.phone[:3]}…{self.phone[-3:]} ({self.status})"
+
+
+class Announcement(UUIDModel):
+    """A message from an agency's manager to everyone whose home commune lies in an area.
+
+    The fan-out to inboxes and pushes runs in batches after commit (`fanout_cursor` is the
+    last recipient id done, so a retried batch resumes instead of repeating).
+    """
+
+    title = models.CharField(_("tiêu đề"), max_length=200)
+    body = models.TextField(_("nội dung"))
+    language = models.CharField(
+        _("ngôn ngữ"), max_length=12, default="vi", validators=[validate_language_code]
+    )
+    administrative_unit = models.ForeignKey(
+        "agencies.AdministrativeUnit",
+        verbose_name=_("địa bàn"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người gửi"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recipient_count = models.PositiveIntegerField(_("số người nhận"), default=0)
+    fanout_cursor = models.UUIDField(null=True, blank=True, editable=False)
+    fanout_done_at = models.DateTimeField(_("gửi xong lúc"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("thông báo chung")
+        verbose_name_plural = _("thông báo chung")
+        indexes = [models.Index(fields=("fanout_done_at", "updated_at"))]
+
+    def __str__(self) -> str:
+        return self.title

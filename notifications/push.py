@@ -35,6 +35,11 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger(__name__)
 
 FCM_BATCH_LIMIT = 500  # firebase-admin refuses more per send_each_async call
+# Messages per send_each_async call. Each message is its own HTTP request and the httpx pool
+# holds 100 connections: a call of 500 queues 400 behind the pool and opens connections in a
+# burst; calls of 100 measured faster from a cold start (2.3 s against 7.8 s for 500 against
+# the fake server) and keep each call well inside its deadline.
+FCM_CALL_SIZE = 100
 APNS_COLLAPSE_ID_MAX = 64  # bytes, Apple's limit for apns-collapse-id
 
 
@@ -339,7 +344,7 @@ def _send_fcm(messages: Sequence[OutgoingPush]) -> list[PushResult]:
     # Stay well inside the lease, so no other worker reclaims rows still being sent.
     deadline = max(5.0, settings.PUSH_LEASE_SECONDS / 2)
     results: list[PushResult] = []
-    for chunk in _chunks(messages, FCM_BATCH_LIMIT):
+    for chunk in _chunks(messages, min(FCM_CALL_SIZE, FCM_BATCH_LIMIT)):
         built: list[Any] = []
         chunk_results: list[PushResult | None] = []
         for push in chunk:

@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from agencies.models import AdministrativeUnit
 from notifications.models import Device, Notification
 
 
@@ -24,3 +25,9 @@ def notification_for_user(user: Any, notification_id: object) -> Notification:
 
 def active_devices_of(user: Any) -> QuerySet[Device]:
     return Device.objects.filter(user=user, is_active=True)
+
+
+def administrative_unit(code: int, level: str) -> AdministrativeUnit | None:
+    """The province or commune with this code, or None."""
+    units = AdministrativeUnit.objects.filter(code=code, level=level)
+    return units.select_related("parent").first()

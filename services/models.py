@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,13 @@ class PublicService(TimeStampedModel):
 
     def __str__(self) -> str:
         return str(self.name.get("vi", self.code))
+
+
+class SupplementItemKind(models.TextChoices):
+    """What a supplement request asks for: a document to attach, or a form field to fix."""
+
+    DOCUMENT = "document", _("Giấy tờ")
+    FIELD = "field", _("Thông tin trên tờ khai")
 
 
 class ServiceRequest(TimeStampedModel):
@@ -122,6 +130,25 @@ class ServiceRequest(TimeStampedModel):
     note = models.TextField(_("ghi chú"), blank=True)
     received_at = models.DateTimeField(_("ngày tiếp nhận"), null=True, blank=True)
     due_at = models.DateTimeField(_("hạn trả kết quả"), null=True, blank=True)
+    # Assisted submission: the officer who filed the dossier for `applicant` (null when the
+    # applicant filed it themselves). Both see it.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cán bộ nộp hộ"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assisted_requests",
+    )
+    # The open supplement request, as `[{id, kind, label, field, answer}]`; kept on the row
+    # (not a table) so the detail costs no extra query. Replaced by each new request.
+    supplement_items = models.JSONField(_("nội dung yêu cầu bổ sung"), default=list, blank=True)
+    supplement_requested_at = models.DateTimeField(
+        _("thời điểm yêu cầu bổ sung"), null=True, blank=True
+    )
+    status_before_supplement = models.CharField(
+        _("trạng thái trước khi yêu cầu bổ sung"), max_length=24, blank=True
+    )
 
     class Meta:
         verbose_name = _("hồ sơ")
@@ -156,6 +183,9 @@ class ServiceRequestEvent(UUIDModel):
     to_status = models.CharField(max_length=24, blank=True)
     note = models.TextField(blank=True)
     internal = models.BooleanField(default=False)
+    # What the action carried beyond the note: supplement items, paused working days,
+    # assignee, forwarding agencies.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("diễn biến hồ sơ")
@@ -203,3 +233,33 @@ class ServiceRequestAttachment(UUIDModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServiceRequestRating(UUIDModel):
+    """The applicant's rating of a completed dossier; one per dossier."""
+
+    request = models.OneToOneField(
+        ServiceRequest,
+        verbose_name=_("hồ sơ"),
+        on_delete=models.CASCADE,
+        related_name="rating",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người đánh giá"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    score = models.PositiveSmallIntegerField(
+        _("điểm"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("nhận xét"), blank=True)
+
+    class Meta:
+        verbose_name = _("đánh giá hồ sơ")
+        verbose_name_plural = _("đánh giá hồ sơ")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="service_rating_score_1_5"
+            )
+        ]

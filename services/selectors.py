@@ -3,10 +3,12 @@
 import hmac
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from agencies.models import AdministrativeUnit, Agency
 from agencies.selectors import agencies_in_scope
-from common.i18n import TranslationTally
+from common.i18n import DEFAULT_LANGUAGE, TranslationTally
+from common.text import fold
 from common.tracking import normalize_tracking_code
 from services.models import PublicService, ServiceCategory, ServiceRequest
 
@@ -21,6 +23,37 @@ def active_services() -> QuerySet[PublicService]:
     return PublicService.objects.filter(is_active=True).select_related("category")
 
 
+def search_services(
+    services: QuerySet[PublicService], text: str, language: str
+) -> QuerySet[PublicService]:
+    """`services` whose code, national code or name (in Vietnamese or in `language`) holds
+    every word of `text`, ignoring case and diacritics (`khai sinh`, `Khai Sinh`, `birth`).
+
+    Matched in Python over `services` (the catalog: a few hundred rows at most), then
+    filtered by code in the database: a folded search column would need a migration of the
+    catalog, and SQLite and PostgreSQL fold diacritics differently (docs/decisions.md).
+    """
+    words = fold(text).split()
+    if not words:
+        return services
+    matching = []
+    for code, national_code, name in services.values_list("code", "national_code", "name"):
+        names = name if isinstance(name, dict) else {}
+        haystack = fold(
+            " ".join(
+                (
+                    code,
+                    national_code,
+                    str(names.get(DEFAULT_LANGUAGE, "")),
+                    str(names.get(language, "")),
+                )
+            )
+        )
+        if all(word in haystack for word in words):
+            matching.append(code)
+    return services.filter(code__in=matching)
+
+
 def _with_refs(dossiers: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
     return dossiers.select_related(
         "service", "agency", "administrative_unit", "administrative_unit__parent"
@@ -28,13 +61,14 @@ def _with_refs(dossiers: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
 
 
 def requests_visible_to(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
-    """Dossiers the user filed, plus those the user may act on as staff
+    """Dossiers the user filed or that were filed for them, those the user filed for someone
+    else (assisted submission), plus those the user may act on as staff
     (`requests_actionable_by`)."""
     if not user.is_authenticated or not user.is_active:
         return ServiceRequest.objects.none()
     if user.is_superuser:
         return _with_refs(ServiceRequest.objects.all())
-    condition = Q(applicant=user)
+    condition = Q(applicant=user) | Q(submitted_by=user)
     if user.is_staff:
         condition |= Q(agency__in=agencies_in_scope(user))
     return _with_refs(ServiceRequest.objects.filter(condition))
@@ -54,6 +88,14 @@ def requests_actionable_by(user) -> QuerySet[ServiceRequest]:  # type: ignore[no
     if not user.is_staff:
         return ServiceRequest.objects.none()
     return _with_refs(ServiceRequest.objects.filter(agency__in=agencies_in_scope(user)))
+
+
+def overdue_filter(dossiers: QuerySet[ServiceRequest], overdue: bool) -> QuerySet[ServiceRequest]:
+    """Keep the dossiers that are (or are not) overdue, as `ServiceRequest.is_overdue` says."""
+    late = Q(due_at__isnull=False, due_at__lt=timezone.now()) & ~Q(
+        status__in=[*ServiceRequest.FINAL, ServiceRequest.Status.RESULT_READY]
+    )
+    return dossiers.filter(late) if overdue else dossiers.exclude(late)
 
 
 def request_by_tracking_code(tracking_code: str, phone_last4: str) -> ServiceRequest | None:

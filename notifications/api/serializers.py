@@ -1,6 +1,9 @@
 from rest_framework import serializers
 
-from notifications.models import Device, Notification
+from agencies.api.serializers import AdministrativeUnitRef
+from agencies.models import AdministrativeUnit
+from common.api import LanguageCodeField
+from notifications.models import Announcement, Device, Notification
 
 
 class PushDeviceRegistrationSerializer(serializers.Serializer):
@@ -29,3 +32,28 @@ class InboxNotificationSerializer(serializers.ModelSerializer):
 
 class InboxUnreadCountSerializer(serializers.Serializer):
     count = serializers.IntegerField(min_value=0)
+
+
+class AnnouncementCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=4000)
+    administrative_unit = serializers.IntegerField(
+        min_value=1, help_text="Code of the province or commune (see `level`)."
+    )
+    level = serializers.ChoiceField(
+        choices=AdministrativeUnit.Level.choices,
+        default=AdministrativeUnit.Level.COMMUNE,
+        help_text="Province and commune codes overlap: which one `administrative_unit` names.",
+    )
+    language = LanguageCodeField(
+        required=False, help_text="Language the text is written in; default `vi`."
+    )
+
+
+class AnnouncementSerializer(serializers.ModelSerializer):
+    administrative_unit = AdministrativeUnitRef(read_only=True)
+
+    class Meta:
+        model = Announcement
+        fields = ("id", "title", "body", "language", "administrative_unit", "created_at")
+        read_only_fields = fields

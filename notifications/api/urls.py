@@ -12,6 +12,7 @@ urlpatterns = [
         name="notification-unread-count",
     ),
     path("notifications/read-all/", views.InboxReadAllView.as_view(), name="notification-read-all"),
+    path("announcements/", views.AnnouncementView.as_view(), name="announcement-create"),
     path(
         "notifications/<uuid:notification_id>/read/",
         views.InboxReadView.as_view(),

@@ -1,6 +1,7 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -125,3 +126,54 @@ class InboxReadAllView(LanguageMixin, APIView):
     def post(self, request: Request) -> Response:
         actions.mark_all_read(request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnouncementThrottle(UserWriteThrottle):
+    """Per sender: an announcement reaches a whole province, it must not be sent in bursts."""
+
+    scope = "announcement"
+    default_rate = "10/hour"
+
+    def get_rate(self) -> str:
+        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
+        return str(rates.get(self.scope) or self.default_rate)  # type: ignore[attr-defined]
+
+
+class AnnouncementView(LanguageMixin, APIView):
+    throttle_classes = (AnnouncementThrottle,)
+
+    @extend_schema(
+        summary="Send an announcement to a province or commune",
+        description=(
+            "Managers and admins send to their agency's area: a commune office to its "
+            "commune, a province board to the province or any of its communes; superusers "
+            "anywhere. Everyone whose home commune lies there gets an inbox notification "
+            "(kind `announcement`) and a push (data `type: announcement`), written after "
+            "the answer, in batches. `administrative_unit` is a code and `level` says "
+            "whether it is a province or a commune code (they overlap; default commune). "
+            "Officers and citizens: 403 `permission_denied`; a unit outside the sender's "
+            "area: 403 `outside_area`; an unknown unit: 400. At most 10 an hour per sender."
+        ),
+        tags=["notifications"],
+        request=s.AnnouncementCreateSerializer,
+        responses={201: s.AnnouncementSerializer},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.AnnouncementCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        unit = selectors.administrative_unit(data["administrative_unit"], data["level"])
+        if unit is None:
+            raise ValidationError(
+                {"administrative_unit": ["No such administrative unit at this level."]},
+                code="does_not_exist",
+            )
+        announcement = actions.send_announcement(
+            request.user,
+            title=data["title"],
+            body=data["body"],
+            administrative_unit=unit,
+            language=data.get("language") or "vi",
+        )
+        return Response(s.AnnouncementSerializer(announcement).data, status=status.HTTP_201_CREATED)

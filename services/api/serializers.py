@@ -10,7 +10,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from common.files import signed_url
 from common.i18n import translate
-from services.models import ServiceRequest, ServiceRequestAttachment
+from services.models import ServiceRequest, ServiceRequestAttachment, SupplementItemKind
 
 
 class TranslatedField(serializers.Field):
@@ -81,6 +81,37 @@ class ServiceRequestInput(serializers.Serializer):
     administrative_unit = serializers.IntegerField(min_value=1, help_text="Commune code.")
     form_data = serializers.DictField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    applicant_phone = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Assisted submission (staff only): the citizen's phone number.",
+    )
+    applicant_name = serializers.CharField(
+        required=False, max_length=150, help_text="Assisted submission: the citizen's name."
+    )
+    applicant_consent = serializers.BooleanField(
+        required=False,
+        help_text="Assisted submission: the citizen agreed to have it filed; must be true.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        assisted = {"applicant_phone", "applicant_name", "applicant_consent"} & set(attrs)
+        if assisted:
+            errors: dict[str, list[ErrorDetail]] = {}
+            for name in ("applicant_phone", "applicant_name"):
+                if not str(attrs.get(name, "")).strip():
+                    errors[name] = [ErrorDetail(_("This field is required."), code="required")]
+            if attrs.get("applicant_consent") is not True:
+                errors["applicant_consent"] = [
+                    ErrorDetail(
+                        _("The applicant's consent is required to file for them."),
+                        code="consent_required",
+                    )
+                ]
+            if errors:
+                raise serializers.ValidationError(errors)
+        attrs["assisted"] = bool(assisted)
+        return attrs
 
 
 class ServiceRequestEventOutput(serializers.Serializer):
@@ -132,6 +163,20 @@ class ServiceRequestAttachmentOutput(serializers.Serializer):
         return signed_url(self.context.get("request"), obj, "preview")
 
 
+class SupplementAnswerOutput(serializers.Serializer):
+    note = serializers.CharField()
+    attachment_ids = serializers.ListField(child=serializers.UUIDField())
+    answered_at = serializers.DateTimeField()
+
+
+class SupplementItemOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=SupplementItemKind.choices)
+    label = serializers.CharField()  # type: ignore[assignment]
+    field = serializers.CharField(help_text="Dotted path in `form_data` (kind `field`).")
+    answer = SupplementAnswerOutput(allow_null=True)
+
+
 class ServiceRequestOutput(serializers.Serializer):
     id = serializers.UUIDField()
     tracking_code = serializers.CharField()
@@ -145,11 +190,20 @@ class ServiceRequestOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class AssigneeOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    full_name = serializers.CharField()
+
+
 class ServiceRequestDetailOutput(ServiceRequestOutput):
     form_data = serializers.JSONField()
     note = serializers.CharField()
+    assignee = AssigneeOutput(allow_null=True, help_text="The staff member handling it.")
     allowed_actions = serializers.SerializerMethodField()
-    supplement_items = serializers.ListField(child=serializers.DictField(), default=list)
+    supplement_items = SupplementItemOutput(
+        many=True,
+        help_text="The latest supplement request's items, with the applicant's answers.",
+    )
     events = serializers.SerializerMethodField()
     attachments = ServiceRequestAttachmentOutput(many=True)
 
@@ -164,22 +218,96 @@ class ServiceRequestDetailOutput(ServiceRequestOutput):
         return list(ServiceRequestEventOutput(events, many=True).data)
 
 
+class SupplementItemInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SupplementItemKind.choices)
+    label = serializers.CharField(max_length=300)  # type: ignore[assignment]
+    field = serializers.RegexField(
+        r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
+        max_length=200,
+        required=False,
+        help_text="Dotted path of a property of the service's form (kind `field`).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == "field" and not attrs.get("field"):
+            raise serializers.ValidationError(
+                {"field": [ErrorDetail(_("This field is required."), code="required")]}
+            )
+        return attrs
+
+
+class SupplementResponseInput(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    attachment_ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list, max_length=20
+    )
+
+
+# What each action needs beyond `action`.
+REQUIRED_BY_ACTION = {
+    "reject": ("reason",),
+    "approve": ("result",),
+    "comment": ("note",),
+    "request_supplement": ("reason", "items"),
+    "supplement": ("responses",),
+    "assign": ("assignee",),
+    "forward": ("agency", "reason"),
+}
+
+
 class ServiceRequestTransitionInput(serializers.Serializer):
-    ACTIONS = ("receive", "start", "approve", "return_result", "reject", "cancel", "comment")
+    ACTIONS = (
+        "receive",
+        "start",
+        "approve",
+        "return_result",
+        "reject",
+        "cancel",
+        "request_supplement",
+        "supplement",
+        "assign",
+        "forward",
+        "comment",
+    )
 
     action = serializers.ChoiceField(choices=ACTIONS)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     reason = serializers.CharField(required=False, max_length=2000)
     result = serializers.CharField(required=False, max_length=2000)
     internal = serializers.BooleanField(required=False, default=False)
+    items = serializers.ListField(
+        child=SupplementItemInput(),
+        required=False,
+        min_length=1,
+        max_length=20,
+        help_text="request_supplement: 1 to 20 items.",
+    )
+    responses = SupplementResponseInput(many=True, required=False, help_text="supplement")
+    form_data = serializers.DictField(required=False, help_text="supplement: corrected form.")
+    assignee = serializers.UUIDField(required=False, help_text="assign: a staff member's id.")
+    agency = serializers.UUIDField(required=False, help_text="forward: the new agency's id.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        needed = {"reject": "reason", "approve": "result", "comment": "note"}.get(attrs["action"])
-        if needed and not str(attrs.get(needed, "")).strip():
-            raise serializers.ValidationError(
-                {needed: [ErrorDetail(_("This field is required."), code="required")]}
-            )
+        errors = {
+            name: [ErrorDetail(_("This field is required."), code="required")]
+            for name in REQUIRED_BY_ACTION.get(attrs["action"], ())
+            if name not in attrs or (isinstance(attrs[name], str) and not attrs[name].strip())
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
+
+
+class ServiceRequestRatingInput(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ServiceRequestRatingOutput(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class ServiceRequestLookupInput(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from services.api import views
+from services.api import receipt_views, views
 
 urlpatterns = [
     path("service-categories/", views.ServiceCategoryListView.as_view(), name="service-categories"),
@@ -14,6 +14,16 @@ urlpatterns = [
         "requests/<uuid:pk>/transitions/",
         views.ServiceRequestTransitionView.as_view(),
         name="request-transitions",
+    ),
+    path(
+        "requests/<uuid:pk>/rating/",
+        views.ServiceRequestRatingView.as_view(),
+        name="request-rating",
+    ),
+    path(
+        "requests/<uuid:pk>/receipt/",
+        receipt_views.ServiceRequestReceiptView.as_view(),
+        name="request-receipt",
     ),
     path(
         "requests/<uuid:pk>/attachments/",

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -13,7 +14,7 @@ from drf_standardized_errors.openapi_serializers import (
 )
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -54,6 +55,10 @@ class ServiceCategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.Li
         return selectors.categories()
 
 
+# Longer input is no name of a service, only work for the server.
+SEARCH_MAX_LENGTH = 100
+
+
 class CatalogPagination(SyncCursorPagination):
     ordering = ("code",)
     sync_kind = actions.SERVICE_SYNC_KIND
@@ -67,6 +72,16 @@ class CatalogPagination(SyncCursorPagination):
         parameters=[
             OpenApiParameter("category", str, description="Category code."),
             OpenApiParameter("level", str, enum=PublicService.Level.values),
+            OpenApiParameter(
+                "search",
+                str,
+                description=(
+                    "Words to find in the name (Vietnamese or the answer's language), the code "
+                    "or the national code; case and diacritics do not matter "
+                    f"(`khai sinh` finds “Đăng ký khai sinh”). At most {SEARCH_MAX_LENGTH} "
+                    "characters."
+                ),
+            ),
         ],
     ),
 )
@@ -86,6 +101,13 @@ class PublicServiceListView(ETagMixin, FieldsMixin, LanguageMixin, generics.List
             if params["level"] not in PublicService.Level.values:
                 raise ValidationError({"level": ["Unknown level."]})
             services = services.filter(level=params["level"])
+        if params.get("search"):
+            if len(params["search"]) > SEARCH_MAX_LENGTH:
+                message = _("Ensure this field has no more than %(max)d characters.") % {
+                    "max": SEARCH_MAX_LENGTH
+                }
+                raise ValidationError({"search": [ErrorDetail(message, code="max_length")]})
+            services = selectors.search_services(services, params["search"], self.get_language())
         return services
 
 
@@ -120,6 +142,11 @@ class ServiceRequestListCreateView(FieldsMixin, LanguageMixin, generics.GenericA
             dossiers = dossiers.filter(status=params["status"])
         if params.get("service"):
             dossiers = dossiers.filter(service__code=params["service"])
+        if "overdue" in params:
+            flag = {"true": True, "false": False}.get(params["overdue"].lower())
+            if flag is None:
+                raise ValidationError({"overdue": ["Use true or false."]}, code="invalid")
+            dossiers = selectors.overdue_filter(dossiers, flag)
         return dossiers
 
     @extend_schema(
@@ -130,6 +157,9 @@ class ServiceRequestListCreateView(FieldsMixin, LanguageMixin, generics.GenericA
         parameters=[
             OpenApiParameter("status", str, enum=ServiceRequest.Status.values),
             OpenApiParameter("service", str, description="Service code."),
+            OpenApiParameter(
+                "overdue", bool, description="Only dossiers past (true) or within (false) due."
+            ),
         ],
     )
     def get(self, request: Request) -> Response:
@@ -163,14 +193,26 @@ class ServiceRequestListCreateView(FieldsMixin, LanguageMixin, generics.GenericA
             raise ValidationError(
                 {"administrative_unit": ["Unknown commune code."]}, code="does_not_exist"
             )
-        dossier, created = actions.submit_request(
-            applicant=request.user,
-            service=service,
-            commune=commune,
-            form_data=data["form_data"],
-            note=data["note"],
-            request_id=data.get("id"),
-        )
+        if data["assisted"]:
+            dossier, created = actions.submit_assisted_request(
+                officer=request.user,
+                applicant_phone=data["applicant_phone"],
+                applicant_name=data["applicant_name"],
+                service=service,
+                commune=commune,
+                form_data=data["form_data"],
+                note=data["note"],
+                request_id=data.get("id"),
+            )
+        else:
+            dossier, created = actions.submit_request(
+                applicant=request.user,
+                service=service,
+                commune=commune,
+                form_data=data["form_data"],
+                note=data["note"],
+                request_id=data.get("id"),
+            )
         return Response(
             detail_data(self, fetch_detail(self, dossier.pk)),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -181,7 +223,9 @@ def fetch_detail(view: Any, pk: Any) -> ServiceRequest:
     """The dossier with everything its detail shows: one query, plus one each for the events
     and the attachments, however many there are."""
     return get_object_or_404(
-        selectors.requests_visible_to(view.request.user).prefetch_related("events", "attachments"),
+        selectors.requests_visible_to(view.request.user)
+        .select_related("assignee")
+        .prefetch_related("events", "attachments"),
         pk=pk,
     )
 
@@ -231,9 +275,57 @@ class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
         data = body.validated_data
         note = data.get("reason") or data.get("result") or data.get("note", "")
         actions.transition_request(
-            request.user, dossier, data["action"], note=note, internal=data["internal"]
+            request.user,
+            dossier,
+            data["action"],
+            note=note,
+            internal=data["internal"],
+            items=data.get("items"),
+            responses=data.get("responses"),
+            form_data=data.get("form_data"),
+            assignee=data.get("assignee"),
+            agency=data.get("agency"),
         )
+        if data["action"] == "forward" and not self.get_queryset().filter(pk=pk).exists():
+            # Forwarded out of the actor's scope: they did it, so they see the outcome once,
+            # with nothing left for them to do.
+            forwarded = ServiceRequest.objects.prefetch_related("events", "attachments").get(pk=pk)
+            context = self.get_serializer_context()
+            context["allowed_actions"] = []
+            context["show_internal"] = True
+            return Response(s.ServiceRequestDetailOutput(forwarded, context=context).data)
         return Response(detail_data(self, fetch_detail(self, pk)))
+
+
+class ServiceRequestRatingView(LanguageMixin, generics.GenericAPIView):
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+    serializer_class = s.ServiceRequestRatingOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.requests_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Rate a completed dossier",
+        description=(
+            "The applicant only, once, when the dossier is completed: 409 `invalid_transition` "
+            "before that, 409 `already_rated` for a second rating."
+        ),
+        operation_id="requests_rating_create",
+        tags=["requests"],
+        request=s.ServiceRequestRatingInput,
+        responses={201: s.ServiceRequestRatingOutput, 409: CONFLICT_RESPONSE},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        dossier = get_object_or_404(self.get_queryset(), pk=pk)
+        body = s.ServiceRequestRatingInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        rating = actions.rate_request(
+            request.user,
+            dossier,
+            score=body.validated_data["score"],
+            comment=body.validated_data["comment"],
+        )
+        return Response(s.ServiceRequestRatingOutput(rating).data, status=status.HTTP_201_CREATED)
 
 
 @extend_validation_errors(

@@ -36,11 +36,22 @@ def free_port() -> int:
 
 
 def test_a_broker_outage_never_fails_a_create_and_the_sweep_delivers_later(
-    world, citizen_a, settings, monkeypatch, caplog, django_capture_on_commit_callbacks, client
+    world,
+    citizen_a,
+    settings,
+    monkeypatch,
+    caplog,
+    django_capture_on_commit_callbacks,
+    client,
+    request,
 ):
     device = Device.objects.create(user=citizen_a, token="fcm-token-broker:APA91b", platform="ios")
+    # Restored by hand, with the value read before the Django setting changes: Celery reads
+    # that setting live, and monkeypatch's undo would pin the test's `False` for later tests.
+    eager = celery_app.conf.task_always_eager
+    request.addfinalizer(lambda: celery_app.conf.update(task_always_eager=eager))
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    celery_app.conf.update(task_always_eager=False)
     monkeypatch.setitem(celery_app.conf, "broker_url", CLOSED_PORT_BROKER)
     # Celery keeps its connection pools once made; start from none, so they use the URL above.
     monkeypatch.setattr(celery_app, "_pool", None)
