@@ -73,3 +73,26 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.phone})"
+
+
+class ClaimCode(models.Model):
+    """A one-time code sent by SMS to the phone of an unclaimed account (assisted submission).
+
+    Only a hash of the code is kept. A code serves once, for `CLAIM_CODE_TTL`, and dies after
+    `CLAIM_CODE_MAX_ATTEMPTS` wrong guesses; only the latest code of a user counts.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="claim_codes")
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mã xác nhận tài khoản")
+        verbose_name_plural = _("mã xác nhận tài khoản")
+        indexes = [models.Index(fields=["user", "-created_at"], name="claimcode_user_latest")]
+
+    def __str__(self) -> str:
+        return f"ClaimCode({self.user_id}, {self.created_at:%Y-%m-%d %H:%M})"

@@ -62,3 +62,9 @@ class TrackingCodeRateThrottle(SimpleRateThrottle):
             or hashlib.sha256(raw.strip().upper().encode()).hexdigest()
         )
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ClaimThrottle(PhoneRateThrottle):
+    """Claim codes sent per phone: each one is an SMS, and each allows a few guesses."""
+
+    scope = "claim"

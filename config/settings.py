@@ -238,6 +238,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="5/min"),
         "register": env.str("THROTTLE_REGISTER", default="10/hour"),
+        # Claim codes per phone: each is an SMS, each allows CLAIM_CODE_MAX_ATTEMPTS guesses.
+        "claim": env.str("THROTTLE_CLAIM", default="3/hour"),
         "anon": env.str("THROTTLE_ANON", default="600/min"),
         "user_write": env.str("THROTTLE_USER_WRITE", default="120/min"),
         # Per tracking code: a code plus the phone's last 4 digits must not be guessable.

@@ -74,6 +74,24 @@ class RegistrationSerializer(serializers.Serializer):
         return attrs
 
 
+class ClaimStartSerializer(serializers.Serializer):
+    phone = PhoneField(help_text=_("The phone an officer opened the account for."))
+
+
+class ClaimConfirmSerializer(serializers.Serializer):
+    phone = PhoneField()
+    code = StrictCharField(
+        min_length=6, max_length=6, help_text=_("The 6-digit code received by SMS.")
+    )
+    password = NewPasswordField()
+    full_name = StrictCharField(
+        max_length=150, required=False, help_text=_("Replaces the name the officer typed.")
+    )
+
+    def validate_full_name(self, value: str) -> str:
+        return clean_full_name(value)
+
+
 class HomeCommuneSerializer(serializers.Serializer):
     code = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)

@@ -4,6 +4,8 @@ from accounts.api import views
 
 urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/claim/", views.ClaimStartView.as_view(), name="auth-claim"),
+    path("auth/claim/confirm/", views.ClaimConfirmView.as_view(), name="auth-claim-confirm"),
     path("auth/token/", views.PhoneTokenObtainPairView.as_view(), name="auth-token"),
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),

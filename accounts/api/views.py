@@ -19,6 +19,7 @@ from common.api import LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import ErrorResponse409
 from common.throttling import (
+    ClaimThrottle,
     GenerousAnonRateThrottle,
     PhoneRateThrottle,
     RegisterThrottle,
@@ -75,6 +76,53 @@ class PhoneTokenObtainPairView(LanguageMixin, TokenObtainPairView):
     serializer_class = s.PhoneTokenObtainPairSerializer
     # Keyed on the phone: one village often shares a single carrier IP.
     throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
+
+
+class ClaimStartView(LanguageMixin, APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (GenerousAnonRateThrottle, ClaimThrottle)
+
+    @extend_schema(
+        summary="Ask for a code to claim an account opened at a public office",
+        description=(
+            "When an officer filed a dossier for this phone (assisted submission), a 6-digit "
+            "code valid for 10 minutes is sent to it by SMS. The answer is 202 whether or not "
+            "such an account exists."
+        ),
+        tags=["auth"],
+        request=s.ClaimStartSerializer,
+        responses={202: None, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.ClaimStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        actions.start_claim(**serializer.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class ClaimConfirmView(LanguageMixin, APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    # Keyed on the phone like login; each code also dies after 5 wrong guesses.
+    throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
+
+    @extend_schema(
+        summary="Claim an account with the SMS code and choose a password",
+        description=(
+            "Verifies the latest code sent to the phone, sets the password and logs in. "
+            "`invalid_code` on `code` for a wrong, expired or used code, after 5 wrong "
+            "guesses, and also for a phone with no account to claim."
+        ),
+        tags=["auth"],
+        request=s.ClaimConfirmSerializer,
+        responses={200: s.TokenPairSerializer, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.ClaimConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        access, refresh = actions.confirm_claim(**serializer.validated_data)
+        return Response({"access": access, "refresh": refresh})
 
 
 class TokenRefreshView(LanguageMixin, APIView):

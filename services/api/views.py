@@ -145,7 +145,7 @@ class ServiceRequestListCreateView(FieldsMixin, LanguageMixin, generics.GenericA
         if "overdue" in params:
             flag = {"true": True, "false": False}.get(params["overdue"].lower())
             if flag is None:
-                raise ValidationError({"overdue": ["Use true or false."]}, code="invalid")
+                raise ValidationError({"overdue": [_("Use true or false.")]}, code="invalid")
             dossiers = selectors.overdue_filter(dossiers, flag)
         return dossiers
 

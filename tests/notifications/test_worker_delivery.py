@@ -1,21 +1,24 @@
 """Issue 7's proofs with real processes: a Celery worker on its own redis-server, sending
 through firebase-admin to the project's fake FCM server, on PostgreSQL.
 
-- delivery: exactly one message per active device; UNREGISTERED deactivates the device;
-  a 503 or a 429 followed by success is retried and delivered once;
+- delivery: a dossier transition yields exactly one message per active device; UNREGISTERED
+  deactivates the device; a 503 or a 429 followed by success is retried and delivered once;
 - faults: the worker SIGKILLed in the middle of 1,000 messages and restarted; Redis stopped
   while 200 dossiers are submitted through the API, then started again.
 """
 
 import contextlib
+import re
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import Device, PushMessage
+from notifications.delivery import sweep
+from notifications.models import Device, Notification, PushMessage
 from notifications.outbox import notify
 from notifications.tasks import sweep_outbox
+from services.actions import submit_request, transition_request
 from tests.notifications.live import RedisServer, Worker, needs_postgres, publishing_to, wait_for
 
 pytestmark = [
@@ -72,20 +75,62 @@ def worker(redis_server, fake, tmp_path, settings):
     process.stop()
 
 
-def test_a_transition_reaches_each_active_device_exactly_once(citizen_a, make_device, fake, worker):
+def _pushes_of(fake, dossier, status) -> list[str]:
+    """The tokens the fake FCM server was sent for `dossier` entering `status`."""
+    return [
+        m["message"].get("token") or m["message"].get("fid")
+        for m in fake.messages
+        if m["message"].get("data", {}).get("id") == str(dossier.pk)
+        and m["message"]["data"].get("status") == status
+    ]
+
+
+def test_a_transition_reaches_each_active_device_exactly_once(
+    world, citizen_a, officer_commune, make_device, fake, fake_fcm, worker
+):
+    # `fake_fcm` points this process's own sends (the sweep below) at the same fake server.
     phone = make_device(citizen_a)
     tablet = make_device(citizen_a, platform="ios")
-    make_device(citizen_a, is_active=False)
+    old_phone = make_device(citizen_a, is_active=False)
+    active = sorted([phone.token, tablet.token])
 
-    _notify(citizen_a)
+    dossier, created = submit_request(
+        applicant=citizen_a,
+        service=world["service"],
+        commune=world["lam_binh"],
+        form_data={"child": {"full_name": "Hoàng Văn An", "birth_date": "2026-11-01"}},
+    )
+    assert created
+    dossier = transition_request(officer_commune, dossier, "receive")
+    assert dossier.status == "received"
 
-    wait_for(lambda: PushMessage.objects.filter(status="sent").count() == 2, 30, "two pushes sent")
-    # A sweep afterwards (as beat would run it) finds nothing left to send.
+    wait_for(lambda: len(_pushes_of(fake, dossier, "received")) >= 2, 30, "the received pushes")
+    received = Notification.objects.get(user=citizen_a, kind="service_request.received")
+    rows = PushMessage.objects.filter(notification=received)
+    # The worker records the outcome just after the fake server answered.
+    wait_for(lambda: not rows.exclude(status="sent").exists(), 10, "the rows to be recorded")
+    assert sorted(rows.values_list("token", flat=True)) == active
+    assert set(rows.values_list("attempts", flat=True)) == {1}
+    assert not PushMessage.objects.filter(device=old_phone).exists()
+
+    # A sweep afterwards (as beat would run it), here and in the worker, finds nothing due.
+    wait_for(
+        lambda: not PushMessage.objects.exclude(status="sent").exists(), 10, "the submitted pushes"
+    )
+    assert sweep().claimed == 0
     sweep_outbox.delay()
-    wait_for(lambda: "sweep_outbox" in worker.log_path.read_text(), 10, "the sweep to run")
-    assert sorted(_tokens(fake)) == sorted([phone.token, tablet.token])
-    assert PushMessage.objects.count() == 2
-    assert set(PushMessage.objects.values_list("attempts", flat=True)) == {1}
+    wait_for(
+        lambda: re.search(r"sweep_outbox\[[^]]+\] succeeded", worker.log_path.read_text()),
+        10,
+        "the worker's sweep to run",
+    )
+
+    assert sorted(_pushes_of(fake, dossier, "received")) == active  # each once, no duplicate
+    assert sorted(_pushes_of(fake, dossier, "submitted")) == active
+    assert len(fake.messages) == 4
+    assert old_phone.token not in _tokens(fake)
+    assert rows.count() == 2 and set(rows.values_list("status", flat=True)) == {"sent"}
+    assert set(rows.values_list("attempts", flat=True)) == {1}
 
 
 def test_an_unregistered_token_deactivates_its_device(citizen_a, make_device, fake, worker):
