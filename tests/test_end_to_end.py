@@ -7,19 +7,16 @@ must reach the phone as an FCM HTTP v1 message with the right token, title and d
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from config.celery import app as celery_app
 from notifications.models import PushMessage
+from tests.live import Worker, free_port, publishing_to, wait_for
 
 pytestmark = [
     pytest.mark.postgres,
@@ -29,12 +26,6 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http(method, url, body=None, token=None):
@@ -49,16 +40,6 @@ def http(method, url, body=None, token=None):
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -106,58 +87,13 @@ def fake_fcm(real_services, tmp_path):
 
 @pytest.fixture
 def worker(real_services, fake_fcm, settings, tmp_path):
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": real_services,
-        "CELERY_BROKER_URL": real_services,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PUSH_BACKEND": "fcm",
-        "FCM_ENDPOINT": fake_fcm,
-        "FCM_PROJECT_ID": "demo-project",
-    }
-    log_path = tmp_path / "worker.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    eager = celery_app.conf.task_always_eager
-    broker = celery_app.conf.broker_url
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = real_services
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    try:
-        wait_for(lambda: "ready" in log_path.read_text(), 60, "the Celery worker")
-        yield log_path
-    finally:
-        celery_app.conf.task_always_eager = eager
-        celery_app.conf.broker_url = broker
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-        log.close()
+    process = Worker(real_services, fake_fcm, tmp_path / "worker.log")
+    with publishing_to(real_services, settings):
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
 
 
 def test_officer_receive_reaches_the_phone_through_fcm(

@@ -19,7 +19,7 @@ from notifications.models import Device, Notification, PushMessage
 from notifications.outbox import notify
 from notifications.tasks import sweep_outbox
 from services.actions import submit_request, transition_request
-from tests.notifications.live import RedisServer, Worker, needs_postgres, publishing_to, wait_for
+from tests.live import RedisServer, Worker, needs_postgres, publishing_to, wait_for
 
 pytestmark = [
     pytest.mark.postgres,
