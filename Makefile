@@ -20,6 +20,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_administrative_units
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_feedback_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "services.tasks.notify_due_dossiers",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Answered feedback not reopened within 7 days closes itself.
+    "close-answered-feedback": {
+        "task": "feedback.tasks.close_answered",
+        "schedule": crontab(hour=1, minute=23),
+    },
 }
 
 # Push and SMS backends: `fcm` | `log` | `memory`.
@@ -305,6 +310,11 @@ SPECTACULAR_SETTINGS = {
         "ServiceLevelEnum": "services.models.PublicService.Level",
         "ServiceRequestAttachmentKindEnum": "services.models.ServiceRequestAttachment.Kind",
         "SupplementItemKindEnum": "services.models.SupplementItemKind",
+        # Keeps the dossier's status enum named as before feedback brought a second one.
+        "StatusEnum": "services.models.ServiceRequest.Status",
+        "FeedbackStatusEnum": "feedback.models.Feedback.Status",
+        "FeedbackAttachmentKindEnum": "feedback.models.FeedbackAttachment.Kind",
+        "FeedbackCategoryLevelEnum": "feedback.models.FeedbackCategory.Level",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -9,6 +9,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("agencies.api.urls")),
     path("", include("services.api.urls")),
+    path("", include("feedback.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("common.api_urls")),
     path("files/<str:token>/", FileDownloadView.as_view(), name="file-download"),

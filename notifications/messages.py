@@ -64,6 +64,29 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
             "assisted_submitted",
         )
     },
+    # Feedback (PAKN): one kind per transition (feedback.actions), seeded by
+    # notifications/migrations/0007_feedback_templates.py.
+    **{
+        f"feedback.{name}": {
+            "tracking_code": "Mã phản ánh, ví dụ PA-7K3M-9QX2-H",
+            "title": "Tiêu đề phản ánh",
+            "agency_name": "Cơ quan xử lý phản ánh",
+            "status": "Mã trạng thái mới, ví dụ answered",
+            "reason": "Lý do, nội dung trả lời hoặc mã phản ánh gốc (trùng lặp)",
+        }
+        for name in (
+            "submitted",
+            "accepted",
+            "rejected",
+            "duplicate",
+            "answered",
+            "closed",
+            "reopened",
+            "withdrawn",
+            "forwarded",
+            "low_rating",
+        )
+    },
     "announcement": {
         "title": "Tiêu đề thông báo, do người gửi viết",
         "body": "Nội dung thông báo, do người gửi viết",

@@ -1,0 +1,346 @@
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agencies.models import AdministrativeUnit
+from common.api import ETagMixin, FieldsMixin, LanguageMixin
+from common.idempotency import idempotent
+from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
+from common.pagination import CursorPagination, SyncCursorPagination
+from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
+from feedback import actions, selectors
+from feedback.api import serializers as s
+from feedback.models import Feedback
+
+
+class FeedbackCategoryPagination(SyncCursorPagination):
+    ordering = ("position", "code")
+    sync_kind = "feedback_category"
+    sync_id_field = "code"
+
+
+@extend_schema_view(get=extend_schema(summary="List feedback categories", tags=["feedback"]))
+class FeedbackCategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+    """What feedback may be about, with the level that handles it by default."""
+
+    permission_classes = [AllowAny]
+    serializer_class = s.FeedbackCategoryOutput
+    pagination_class = FeedbackCategoryPagination
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.categories()
+
+
+class FeedbackPagination(SyncCursorPagination):
+    sync_kind = "feedback"
+
+
+def fetch_detail(view: Any, pk: Any) -> Feedback:
+    """The item with everything its detail shows: one query, plus one each for the events
+    and the attachments."""
+    return get_object_or_404(
+        selectors.feedback_visible_to(view.request.user).prefetch_related("events", "attachments"),
+        pk=pk,
+    )
+
+
+def detail_data(view: Any, item: Feedback) -> dict[str, Any]:
+    user = view.request.user
+    context = view.get_serializer_context()
+    context["allowed_actions"] = actions.allowed_actions(user, item)
+    context["show_internal"] = actions.is_handler(user, item)
+    return s.FeedbackDetailOutput(item, context=context).data
+
+
+class FeedbackListCreateView(FieldsMixin, LanguageMixin, generics.GenericAPIView):
+    """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
+
+    serializer_class = s.FeedbackOutput
+    pagination_class = FeedbackPagination
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        items = selectors.feedback_visible_to(self.request.user)
+        params = self.request.query_params
+        if params.get("status"):
+            if params["status"] not in Feedback.Status.values:
+                raise ValidationError({"status": ["Unknown status."]})
+            items = items.filter(status=params["status"])
+        if params.get("category"):
+            items = items.filter(category__code=params["category"])
+        return items
+
+    @extend_schema(
+        summary="List my feedback (or that of my agencies)",
+        operation_id="feedback_list",
+        responses=s.FeedbackOutput(many=True),
+        tags=["feedback"],
+        parameters=[
+            OpenApiParameter("status", str, enum=Feedback.Status.values),
+            OpenApiParameter("category", str, description="Category code."),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        data = s.FeedbackOutput(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Send a feedback",
+        description=(
+            "Routed to the commune's office for a commune-level category, else to the "
+            "province's board. Coordinates, both or neither, must lie in Vietnam."
+        ),
+        operation_id="feedback_create",
+        tags=["feedback"],
+        request=s.FeedbackInput,
+        responses={
+            201: s.FeedbackDetailOutput,
+            200: s.FeedbackDetailOutput,
+            409: CONFLICT_RESPONSE,
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = s.FeedbackInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        category = selectors.categories().filter(code=data["category"]).first()
+        if category is None:
+            raise ValidationError({"category": ["Unknown category."]}, code="does_not_exist")
+        commune = AdministrativeUnit.objects.filter(
+            level=AdministrativeUnit.Level.COMMUNE, code=data["administrative_unit"]
+        ).first()
+        if commune is None:
+            raise ValidationError(
+                {"administrative_unit": ["Unknown commune code."]}, code="does_not_exist"
+            )
+        item, created = actions.submit_feedback(
+            author=request.user,
+            category=category,
+            commune=commune,
+            title=data["title"],
+            content=data["content"],
+            village=data["village"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            is_anonymous=data["is_anonymous"],
+            is_public=data["is_public"],
+            client_created_at=data["client_created_at"],
+            feedback_id=data.get("id"),
+        )
+        return Response(
+            detail_data(self, fetch_detail(self, item.pk)),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class PublicFeedbackPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Public feed of feedback",
+        description=(
+            "Items whose authors agreed to publish them, from acceptance to closing, newest "
+            "first. No identity, the commune instead of coordinates."
+        ),
+        tags=["feedback"],
+        parameters=[
+            OpenApiParameter("province", int, description="Province code."),
+            OpenApiParameter("commune", int, description="Commune code."),
+            OpenApiParameter("category", str, description="Category code."),
+        ],
+    )
+)
+class PublicFeedbackListView(FieldsMixin, LanguageMixin, generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = s.PublicFeedbackOutput
+    pagination_class = PublicFeedbackPagination
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        items = selectors.public_feedback()
+        params = self.request.query_params
+        for name, lookup in (
+            ("province", "administrative_unit__parent__code"),
+            ("commune", "administrative_unit__code"),
+        ):
+            if params.get(name):
+                if not params[name].isdigit():
+                    raise ValidationError({name: ["Enter a whole number."]}, code="invalid")
+                items = items.filter(**{lookup: int(params[name])})
+        if params.get("category"):
+            items = items.filter(category__code=params["category"])
+        return items
+
+
+class FeedbackDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
+    """One feedback with its events and attachments, as the caller may see it."""
+
+    serializer_class = s.FeedbackDetailOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.feedback_visible_to(self.request.user)
+
+    @extend_schema(summary="Show a feedback", tags=["feedback"], operation_id="feedback_retrieve")
+    def get(self, request: Request, pk: str) -> Response:
+        item = fetch_detail(self, pk)
+        actions.record_personal_data_read(request.user, item)
+        return Response(detail_data(self, item))
+
+
+class FeedbackTransitionView(LanguageMixin, generics.GenericAPIView):
+    serializer_class = s.FeedbackDetailOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.feedback_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Apply an action of the feedback state table",
+        operation_id="feedback_transition",
+        tags=["feedback"],
+        request=s.FeedbackTransitionInput,
+        responses={200: s.FeedbackDetailOutput, 409: CONFLICT_RESPONSE},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        item = get_object_or_404(self.get_queryset(), pk=pk)
+        body = s.FeedbackTransitionInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        note = data.get("reason") or data.get("answer") or data.get("note", "")
+        actions.transition_feedback(
+            request.user,
+            item,
+            data["action"],
+            note=note,
+            internal=data["internal"],
+            agency=data.get("agency"),
+            duplicate_of=data.get("duplicate_of"),
+        )
+        if data["action"] == "forward" and not self.get_queryset().filter(pk=pk).exists():
+            forwarded = Feedback.objects.prefetch_related("events", "attachments").get(pk=pk)
+            context = self.get_serializer_context()
+            context["allowed_actions"] = []
+            context["show_internal"] = True
+            return Response(s.FeedbackDetailOutput(forwarded, context=context).data)
+        return Response(detail_data(self, fetch_detail(self, pk)))
+
+
+class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+    serializer_class = s.FeedbackSupportOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.feedback_supportable_by(self.request.user)
+
+    @extend_schema(
+        summary="Support a feedback (“me too”)",
+        description=(
+            "Once per user: 409 `already_supported` for a repeat; 403 on one's own item; 409 "
+            "`invalid_transition` once the item is no longer open."
+        ),
+        operation_id="feedback_support_create",
+        tags=["feedback"],
+        request=None,
+        responses={201: s.FeedbackSupportOutput, 409: CONFLICT_RESPONSE},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        item = get_object_or_404(self.get_queryset(), pk=pk)
+        actions.support_feedback(request.user, item)
+        item.refresh_from_db(fields=["support_count"])
+        return Response(s.FeedbackSupportOutput(item).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Take back one's support",
+        operation_id="feedback_support_destroy",
+        tags=["feedback"],
+        responses={204: None},
+    )
+    def delete(self, request: Request, pk: str) -> Response:
+        item = get_object_or_404(self.get_queryset(), pk=pk)
+        actions.unsupport_feedback(request.user, item)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FeedbackRatingView(LanguageMixin, generics.GenericAPIView):
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+    serializer_class = s.FeedbackRatingOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.feedback_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Rate the answer to a feedback",
+        description=(
+            "The author only, once, when answered or closed: 409 `invalid_transition` before, "
+            "409 `already_rated` for a second rating. A score of 1–2 is flagged to managers."
+        ),
+        operation_id="feedback_rating_create",
+        tags=["feedback"],
+        request=s.FeedbackRatingInput,
+        responses={201: s.FeedbackRatingOutput, 409: CONFLICT_RESPONSE},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        item = get_object_or_404(self.get_queryset(), pk=pk)
+        body = s.FeedbackRatingInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        rating = actions.rate_feedback(
+            request.user,
+            item,
+            score=body.validated_data["score"],
+            comment=body.validated_data["comment"],
+        )
+        return Response(s.FeedbackRatingOutput(rating).data, status=status.HTTP_201_CREATED)
+
+
+@extend_validation_errors(
+    ["unsupported_file_type", "image_too_large", "audio_too_long", "too_many_attachments"],
+    field_name="file",
+    methods=["post"],
+)
+class FeedbackAttachmentView(LanguageMixin, generics.GenericAPIView):
+    parser_classes = [MultiPartParser]
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+    serializer_class = s.FeedbackAttachmentOutput
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.feedback_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Attach a photo or the voice note to a feedback",
+        description=(
+            "Multipart form with `file` and `kind`; the author, while the item is submitted or "
+            "in progress. At most 5 photos and 1 voice note (400 `too_many_attachments`)."
+        ),
+        operation_id="feedback_attachments_create",
+        tags=["feedback"],
+        request=s.FeedbackAttachmentInput,
+        responses={
+            201: s.FeedbackAttachmentOutput,
+            409: CONFLICT_RESPONSE,
+            413: FILE_TOO_LARGE_RESPONSE,
+        },
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        item = get_object_or_404(self.get_queryset(), pk=pk)
+        body = s.FeedbackAttachmentInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        attachment = actions.add_feedback_attachment(
+            request.user,
+            item,
+            kind=body.validated_data["kind"],
+            upload=body.validated_data["file"],
+        )
+        return Response(
+            s.FeedbackAttachmentOutput(attachment, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
