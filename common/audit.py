@@ -39,3 +39,17 @@ def record(
         agency_id=agency_id,
         details=details or {},
     )
+
+
+def record_transition(actor: Any, action: str, obj: Any, from_status: str) -> AuditLogEntry:
+    """Audit one state-machine action on an object with `status` and `agency_id`.
+
+    Notes stay out of the log (they may hold personal data); only the states are kept.
+    """
+    return record(
+        actor,
+        action,
+        obj,
+        agency_id=obj.agency_id,
+        details={"from_status": from_status, "to_status": obj.status},
+    )

@@ -116,3 +116,31 @@ class SyncRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.object_id} removed {self.removed_at:%Y-%m-%d %H:%M}"
+
+
+class StoredFile(UUIDModel):
+    """An uploaded file kept in private storage (`common.files`); subclasses add the parent
+    object and the kinds they accept."""
+
+    content_type = models.CharField(_("kiểu nội dung"), max_length=100)
+    size = models.PositiveIntegerField(_("dung lượng (byte)"))
+    name = models.CharField(_("tên tệp"), max_length=255)
+    storage_name = models.CharField(_("tên lưu trữ"), max_length=255, unique=True, editable=False)
+    preview_storage_name = models.CharField(
+        _("tên lưu trữ ảnh xem trước"), max_length=255, blank=True, editable=False
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người tải lên"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return self.name

@@ -140,13 +140,7 @@ def _record(
     internal: bool = False,
     details: dict[str, Any] | None = None,
 ) -> FeedbackEvent:
-    audit.record(
-        actor,
-        action,
-        item,
-        agency_id=item.agency_id,
-        details={"from_status": from_status, "to_status": item.status},
-    )
+    audit.record_transition(actor, action, item, from_status)
     return FeedbackEvent.objects.create(
         feedback=item,
         actor=actor,

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from common.i18n import validate_translations
-from common.models import TimeStampedModel, UUIDModel
+from common.models import StoredFile, TimeStampedModel, UUIDModel
 
 
 class FeedbackCategory(TimeStampedModel):
@@ -182,7 +182,7 @@ class FeedbackRating(UUIDModel):
         ]
 
 
-class FeedbackAttachment(UUIDModel):
+class FeedbackAttachment(StoredFile):
     """A photo or the voice note of a feedback, in private storage (`common.files`)."""
 
     class Kind(models.TextChoices):
@@ -193,26 +193,7 @@ class FeedbackAttachment(UUIDModel):
         Feedback, verbose_name=_("phản ánh"), on_delete=models.CASCADE, related_name="attachments"
     )
     kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
-    content_type = models.CharField(_("kiểu nội dung"), max_length=100)
-    size = models.PositiveIntegerField(_("dung lượng (byte)"))
-    name = models.CharField(_("tên tệp"), max_length=255)
-    storage_name = models.CharField(_("tên lưu trữ"), max_length=255, unique=True, editable=False)
-    preview_storage_name = models.CharField(
-        _("tên lưu trữ ảnh xem trước"), max_length=255, blank=True, editable=False
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("người tải lên"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
-    class Meta:
+    class Meta(StoredFile.Meta):
         verbose_name = _("tệp đính kèm phản ánh")
         verbose_name_plural = _("tệp đính kèm phản ánh")
-        ordering = ("created_at", "id")
-
-    def __str__(self) -> str:
-        return self.name

@@ -152,15 +152,8 @@ def _record(
     internal: bool = False,
     details: dict[str, Any] | None = None,
 ) -> ServiceRequestEvent:
-    # Every transition passes through here, so the audit entry cannot be forgotten by a new
-    # one; the note stays out of the log (it may hold personal data).
-    audit.record(
-        actor,
-        action,
-        dossier,
-        agency_id=dossier.agency_id,
-        details={"from_status": from_status, "to_status": dossier.status},
-    )
+    # Every transition passes through here, so the audit entry cannot be forgotten by a new one.
+    audit.record_transition(actor, action, dossier, from_status)
     return ServiceRequestEvent.objects.create(
         request=dossier,
         actor=actor,

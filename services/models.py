@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.i18n import validate_translations
-from common.models import TimeStampedModel, UUIDModel
+from common.models import StoredFile, TimeStampedModel, UUIDModel
 
 
 class ServiceCategory(TimeStampedModel):
@@ -193,7 +193,7 @@ class ServiceRequestEvent(UUIDModel):
         ordering = ("created_at",)
 
 
-class ServiceRequestAttachment(UUIDModel):
+class ServiceRequestAttachment(StoredFile):
     """A file on a dossier. The bytes live in `common.files.private_storage` under a random
     name and leave only through signed links (`common.files.signed_url`)."""
 
@@ -210,29 +210,10 @@ class ServiceRequestAttachment(UUIDModel):
         related_name="attachments",
     )
     kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
-    content_type = models.CharField(_("kiểu nội dung"), max_length=100)
-    size = models.PositiveIntegerField(_("dung lượng (byte)"))
-    name = models.CharField(_("tên tệp"), max_length=255)
-    storage_name = models.CharField(_("tên lưu trữ"), max_length=255, unique=True, editable=False)
-    preview_storage_name = models.CharField(
-        _("tên lưu trữ ảnh xem trước"), max_length=255, blank=True, editable=False
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("người tải lên"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
-    class Meta:
+    class Meta(StoredFile.Meta):
         verbose_name = _("tệp đính kèm hồ sơ")
         verbose_name_plural = _("tệp đính kèm hồ sơ")
-        ordering = ("created_at", "id")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ServiceRequestRating(UUIDModel):
