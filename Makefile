@@ -34,11 +34,13 @@ lint: install
 schema: install
 	DJANGO_ENV=test $(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
 
-# Extract translatable messages into locale/vi and compile them; commit the .po and the .mo.
+# Extract translatable messages into locale/vi and locale/en and compile them; commit the .po
+# and the .mo. Vietnamese translates the English msgids of the code; English translates the
+# Vietnamese msgids of model names, fields and choices (for the admin switched to English).
 messages: install
-	DJANGO_ENV=test $(PY) manage.py makemessages -l vi --no-wrap --add-location=file \
+	DJANGO_ENV=test $(PY) manage.py makemessages -l vi -l en --no-wrap --add-location=file \
 		--ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media
-	DJANGO_ENV=test $(PY) manage.py compilemessages -l vi --ignore=.venv
+	DJANGO_ENV=test $(PY) manage.py compilemessages -l vi -l en --ignore=.venv
 
 worker: install
 	CELERY_TASK_ALWAYS_EAGER=false $(VENV)/bin/celery -A config worker -l info --prefetch-multiplier 1

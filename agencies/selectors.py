@@ -86,3 +86,50 @@ def rank_for(user, agency: Agency) -> int:  # type: ignore[no-untyped-def]
 
 def is_staff_member(user) -> bool:  # type: ignore[no-untyped-def]
     return bool(user.is_authenticated and (user.is_superuser or user.memberships.exists()))
+
+
+def agencies_administered_by(user) -> QuerySet[Agency]:  # type: ignore[no-untyped-def]
+    """Agencies where `user` holds the admin rank: the subtrees of their admin memberships
+    (every agency for a superuser). Memberships and agencies are managed only here."""
+    if not user.is_authenticated or not user.is_active:
+        return Agency.objects.none()
+    if user.is_superuser:
+        return Agency.objects.all()
+    above = (
+        StaffMembership.objects.filter(user=user, role=StaffMembership.Role.ADMIN)
+        .annotate(candidate_path=ExpressionWrapper(OuterRef("path"), output_field=CharField()))
+        .filter(candidate_path__startswith=F("agency__path"))
+    )
+    return Agency.objects.filter(Exists(above))
+
+
+def memberships_administered_by(user) -> QuerySet[StaffMembership]:  # type: ignore[no-untyped-def]
+    """Staff memberships of the agencies `user` administers, with user and agency joined."""
+    memberships = StaffMembership.objects.select_related("user", "agency")
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return memberships
+    return memberships.filter(agency__in=agencies_administered_by(user))
+
+
+def staff_administered_by(user):  # type: ignore[no-untyped-def]
+    """Accounts `user` may look at in the admin: everyone for a superuser; for an agency
+    admin, the people holding a membership in an agency they administer (never citizens)."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()._default_manager.all()
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return users
+    held_here = StaffMembership.objects.filter(
+        user=OuterRef("pk"), agency__in=agencies_administered_by(user)
+    )
+    return users.filter(Exists(held_here))
+
+
+def administrative_units_administered_by(user) -> QuerySet[AdministrativeUnit]:  # type: ignore[no-untyped-def]
+    """Units a new agency of `user`'s subtree may serve: the units of the agencies they
+    administer and the communes of those units (every unit for a superuser)."""
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return AdministrativeUnit.objects.all()
+    units = agencies_administered_by(user).exclude(administrative_unit=None)
+    unit_ids = units.values("administrative_unit_id")
+    return AdministrativeUnit.objects.filter(Q(pk__in=unit_ids) | Q(parent_id__in=unit_ids))

@@ -3,10 +3,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from agencies.models import Agency
+from agencies.selectors import agencies_administered_by
+from common.admin_access import ADMIN, RankScopedAdmin
 from common.i18n import DEFAULT_LANGUAGE, invalidate_languages
 from common.models import AuditLogEntry, Language
 
@@ -15,25 +18,51 @@ _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
-    """Read-only: the log is written by the actions it describes, never by hand."""
+class AuditLogEntryAdmin(RankScopedAdmin):
+    """Read-only: the log is written by the actions it describes, never by hand.
 
-    list_display = ("at", "actor", "action", "object_type", "object_id", "agency_id")
-    list_filter = ("action", "object_type")
+    Agency admins read the entries of the subtrees they administer
+    (`agencies_administered_by`: an admin who is also an officer elsewhere does not read
+    that office's log); entries of no agency (sign-ins, system work) only superusers.
+    Officers and managers do not see the log at all.
+    """
+
+    view_rank = ADMIN
+    list_display = ("at", "actor", "action", "object_label", "agency_name")
+    list_filter = ("action", ("at", admin.DateFieldListFilter))
     list_select_related = ("actor",)
     search_fields = ("=object_id",)
-    search_help_text = "Mã đối tượng (chính xác)"
+    search_help_text = _("Object id (exact)")
     date_hierarchy = "at"
-    fields = ("at", "actor", "action", "object_type", "object_id", "agency_id", "details")
+    fields = ("at", "actor", "action", "object_type", "object_id", "agency_name", "details")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditLogEntry]:
+        entries = super().get_queryset(request)
+        user: Any = request.user
+        if not user.is_superuser:
+            entries = entries.filter(agency_id__in=agencies_administered_by(user).values("pk"))
+        # Entries name their agency by id (the log outlives what it names), so the name is
+        # read in the same query rather than once per row.
+        name = Agency.objects.filter(pk=OuterRef("agency_id")).values("name")[:1]
+        return entries.annotate(agency_name=Subquery(name))
+
+    @admin.display(description=_("object"), ordering="object_type")
+    def object_label(self, entry: AuditLogEntry) -> str:
+        return f"{entry.object_type}: {entry.object_id}"
+
+    @admin.display(description=_("agency"), ordering="agency_name")
+    def agency_name(self, entry: AuditLogEntry) -> str:
+        return getattr(entry, "agency_name", None) or (str(entry.agency_id or "") or "—")
+
+    # Nobody edits the log, superusers included (the rank mixin would let them).
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

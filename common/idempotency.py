@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -80,16 +80,24 @@ def caller_id(request: Request) -> str:
     return ANONYMOUS
 
 
-def body_fingerprint(method: str, path: str, data: Any) -> str:
+def body_fingerprint(
+    method: str, path: str, data: Any, headers: Mapping[str, str] | None = None
+) -> str:
     """A keyed hash of method, path and body; the same request always gives the same value.
 
     JSON bodies are hashed in canonical form (sorted keys), so a client that re-serialises
     the same object differently still matches. Multipart bodies are hashed part by part,
-    files by name, type and content. Keyed with SECRET_KEY because a registration body holds
-    a password: a plain hash would be a fast offline oracle for it.
+    files by name, type and content; a raw body (a tus chunk) by its bytes. `headers` are
+    the request headers that carry part of its meaning (tus puts the length, the metadata
+    and the offset there). Keyed with SECRET_KEY because a registration body holds a
+    password: a plain hash would be a fast offline oracle for it.
     """
     parts = [method.upper(), path]
-    if isinstance(data, QueryDict):
+    for name, value in sorted((headers or {}).items()):
+        parts.append(f"header:{name.lower()}={json.dumps(value, ensure_ascii=False)}")
+    if hasattr(data, "chunks"):
+        parts.append(_part_digest(data))
+    elif isinstance(data, QueryDict):
         for name in sorted(data):
             for value in data.getlist(name):
                 parts.append(f"{name}={_part_digest(value)}")
@@ -210,6 +218,21 @@ def idempotent(handler: Handler) -> Handler:
     `idempotency_in_progress`. A 5xx frees the key, so the retry runs again.
     Authentication, permissions and throttles run before this, as for any request.
     """
+    return _idempotent(handler, ())
+
+
+def idempotent_including(*header_names: str) -> Callable[[Handler], Handler]:
+    """`idempotent` for a request whose meaning is partly in headers, e.g. tus's
+    `Upload-Length`: the same key with another value of one of them is a 422 as well."""
+
+    def decorate(handler: Handler) -> Handler:
+        return _idempotent(handler, header_names)
+
+    return decorate
+
+
+def _idempotent(handler: Handler, header_names: Iterable[str]) -> Handler:
+    header_names = tuple(header_names)
 
     @wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -218,7 +241,10 @@ def idempotent(handler: Handler) -> Handler:
             return handler(view, request, *args, **kwargs)
         if not _VALID_KEY.fullmatch(key):
             raise InvalidIdempotencyKey()
-        body_hash = body_fingerprint(request.method or "", request.path, request.data)
+        meaningful = {
+            name: request.headers[name] for name in header_names if name in request.headers
+        }
+        body_hash = body_fingerprint(request.method or "", request.path, request.data, meaningful)
         record, first = _claim(
             caller_id(request), key, request.method or "", request.path, body_hash
         )

@@ -144,3 +144,45 @@ class StoredFile(UUIDModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Upload(UUIDModel):
+    """A resumable (tus) upload: bytes arrive in pieces, then the file is attached by its id.
+
+    The bytes live in a partial file of their own (`common.uploads.partial_path`), never in a
+    URL-served place. `offset` is how many of them are safely written; `length` is fixed when
+    the upload is created. Until `attached_at` is set the upload belongs to nobody but its
+    owner; once attached its bytes are gone and the row only remembers that.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    length = models.PositiveIntegerField(_("length (bytes)"))
+    offset = models.PositiveIntegerField(_("bytes received"), default=0)
+    # The client's names for the file, from Upload-Metadata: shown, never trusted.
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    filetype = models.CharField(_("declared type"), max_length=100, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    attached_at = models.DateTimeField(_("attached at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("resumable upload")
+        verbose_name_plural = _("resumable uploads")
+        ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(offset__lte=models.F("length")),
+                name="upload_offset_within_length",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.pk} ({self.offset}/{self.length})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.offset == self.length

@@ -2,9 +2,16 @@
 
 from typing import Any, cast
 
+from drf_spectacular.generators import EndpointEnumerator as SpectacularEndpointEnumerator
+from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
+from drf_spectacular.plumbing import is_serializer
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ValidationErrorEnum
+from drf_standardized_errors.openapi_utils import (
+    get_flat_serializer_fields,
+    get_serializer_fields_with_error_codes,
+)
 from rest_framework import serializers
 
 from common.openapi_i18n import LanguageConventionsSchema
@@ -62,6 +69,27 @@ class AutoSchema(LanguageConventionsSchema, ListConventionsSchema, StandardizedA
             )
         responses["422"] = self._get_response_for_code(KEY_REUSED_RESPONSE, "422")
         return responses
+
+    def _request_bodies_by_media_type(self) -> list[Any] | None:
+        # A view may take one body per media type (a multipart file, or JSON naming a
+        # finished upload); drf-standardized-errors expects a single serializer.
+        if self.method not in ("PUT", "PATCH", "POST"):
+            return None
+        serializer = self.get_request_serializer()
+        if not isinstance(serializer, dict):
+            return None
+        return [body for body in serializer.values() if is_serializer(body)]
+
+    def _should_add_validation_error_response(self) -> bool:
+        return bool(self._request_bodies_by_media_type()) or bool(
+            super()._should_add_validation_error_response()
+        )
+
+    def _determine_fields_with_error_codes(self) -> Any:
+        bodies = self._request_bodies_by_media_type()
+        if bodies is None:
+            return super()._determine_fields_with_error_codes()
+        return get_serializer_fields_with_error_codes(get_flat_serializer_fields(bodies))
 
     def _get_http400_serializer(self) -> Any:
         proxy = cast(PolymorphicProxySerializer, super()._get_http400_serializer())
@@ -146,3 +174,60 @@ GONE_RESPONSE = OpenApiResponse(
 FILE_TOO_LARGE_RESPONSE = OpenApiResponse(
     ErrorResponse413, description="`file_too_large`: the file is over the cap for its type."
 )
+
+
+class Error412(serializers.Serializer):
+    code = serializers.CharField(help_text="unsupported_tus_version")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse412(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error412(many=True)  # type: ignore[assignment]
+
+
+class HeaderError(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="required, invalid, max_length, upload_length_exceeded, invalid_idempotency_key"
+    )
+    detail = serializers.CharField()
+    attr = serializers.CharField(
+        allow_null=True, help_text="The header at fault, e.g. `Upload-Length`, or null."
+    )
+
+
+class HeaderErrorResponse(serializers.Serializer):
+    # A bad header names itself in `attr` (validation_error); a problem with the request
+    # as a whole has `attr: null` (client_error).
+    type = serializers.CharField(help_text="validation_error or client_error")
+    errors = HeaderError(many=True)  # type: ignore[assignment]
+
+
+UNSUPPORTED_TUS_VERSION_RESPONSE = OpenApiResponse(
+    ErrorResponse412,
+    description="`unsupported_tus_version`: `Tus-Resumable` is not `1.0.0`; the answer "
+    "carries `Tus-Version`.",
+)
+HEADER_ERROR_RESPONSE = OpenApiResponse(
+    HeaderErrorResponse, description="A tus header is missing or malformed."
+)
+
+
+class EndpointEnumerator(SpectacularEndpointEnumerator):
+    """Also lists HEAD and OPTIONS for views that name them in `documented_extra_methods`:
+    tus puts part of its protocol there."""
+
+    def get_allowed_methods(self, callback: Any) -> list[str]:
+        methods = list(super().get_allowed_methods(callback))
+        view_class = getattr(callback, "cls", None)
+        extra = getattr(view_class, "documented_extra_methods", ())
+        return methods + [
+            method
+            for method in extra
+            if method not in methods and hasattr(view_class, method.lower())
+        ]
+
+
+class SchemaGenerator(SpectacularSchemaGenerator):
+    endpoint_inspector_cls = EndpointEnumerator

@@ -1,5 +1,5 @@
 """The OpenAPI of language negotiation, derived from the views: every view that mixes in
-`LanguageMixin` documents `?lang=` (and, in its description, `Accept-Language`), the
+`LanguageMixin` documents `?lang=` and the `Accept-Language` header, the
 `Content-Language` of its answers and the 400 of an unknown `?lang=`."""
 
 from typing import Any
@@ -23,6 +23,16 @@ LANG_PARAMETER = OpenApiParameter(
         "code is a 400 on `lang`."
     ),
 )
+ACCEPT_LANGUAGE_HEADER = OpenApiParameter(
+    "Accept-Language",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Languages the user reads, with q-values (RFC 9110), e.g. `tyz, vi;q=0.8, en;q=0.5`; "
+        "codes from `GET /api/v1/languages/`, a region is ignored (`en-US` means `en`) and "
+        "`q=0` excludes. Used when `lang` is absent; codes the API does not offer are skipped."
+    ),
+)
 CONTENT_LANGUAGE_HEADER = OpenApiParameter(
     "Content-Language",
     OpenApiTypes.STR,
@@ -40,7 +50,7 @@ class LanguageConventionsSchema:
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())  # type: ignore[misc]
         if isinstance(self.view, LanguageMixin):
-            parameters += [LANG_PARAMETER, CONTENT_LANGUAGE_HEADER]
+            parameters += [LANG_PARAMETER, ACCEPT_LANGUAGE_HEADER, CONTENT_LANGUAGE_HEADER]
         return parameters
 
     def _get_extra_validation_errors(self) -> dict[str, set[str]]:

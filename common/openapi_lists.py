@@ -49,8 +49,9 @@ ETAG_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[200, 304],
     description=(
-        "Strong tag of this representation (body and `Content-Language`); send it back in "
-        "`If-None-Match`."
+        "Tag of this representation (body and `Content-Language`); send it back in "
+        '`If-None-Match`. Strong, or weak (`W/"…"`) when the body is compressed '
+        "(`Content-Encoding`): either form answers 304 while current."
     ),
 )
 NOT_MODIFIED_RESPONSE = OpenApiResponse(

@@ -1,5 +1,6 @@
-"""Messages of Django REST framework and simplejwt that the API sends and whose own
-Vietnamese catalogs lack (DRF's has about twenty entries, simplejwt's none).
+"""Messages of Django REST framework, simplejwt and the Django admin that their own
+Vietnamese catalogs lack (DRF's has about twenty entries, simplejwt's none, the admin's
+misses the newer ones).
 
 Nothing imports this module. It exists so that `make messages` (makemessages) keeps these
 ids in `locale/vi/LC_MESSAGES/django.po`, where they are translated with the project's own
@@ -83,4 +84,40 @@ SIMPLEJWT = (
     gettext_noop("Token has no id"),
     gettext_noop("Token has no type"),
     gettext_noop("Token has wrong type"),
+)
+
+
+# The admin's own messages that Django's Vietnamese catalog lacks (Django 5.2).
+DJANGO_ADMIN = (
+    gettext_noop("Select this object for an action - {}"),
+    gettext_noop("Breadcrumbs"),
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+    gettext_noop("After you’ve created a user, you’ll be able to edit more user options."),
+    gettext_noop("Error:"),
+    gettext_noop("Set password"),
+    gettext_noop(
+        "This action will <strong>enable</strong> password-based authentication for this user."
+    ),
+    gettext_noop("Disable password-based authentication"),
+    gettext_noop("Enable password-based authentication"),
+    gettext_noop("Skip to main content"),
+    gettext_noop("Hide counts"),
+    gettext_noop("Show counts"),
+    gettext_noop("Toggle theme (current theme: auto)"),
+    gettext_noop("Toggle theme (current theme: light)"),
+    gettext_noop("Toggle theme (current theme: dark)"),
+    gettext_noop("Added:"),
+    gettext_noop("Changed:"),
+    gettext_noop("Deleted:"),
+    gettext_noop("Forgotten your login credentials?"),
+    gettext_noop("Toggle navigation"),
+    gettext_noop("Sidebar"),
+    gettext_noop("Filter navigation items"),
+    gettext_noop("View selected %(model)s"),
+    gettext_noop("In case you’ve forgotten, you are:"),
+    gettext_noop("Select all objects on this page for an action"),
+    gettext_noop("Hold down “Control”, or “Command” on a Mac, to select more than one."),
+    gettext_noop("The {name} “{obj}” was added successfully. You may edit it again below."),
 )

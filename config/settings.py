@@ -50,7 +50,6 @@ if IS_PROD:
         raise ImproperlyConfigured("prod needs DATABASE_URL")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,15 +67,23 @@ INSTALLED_APPS = [
     "services",
     "feedback",
     "notifications",
+    # django.contrib.admin with the staff site as `admin.site`. Last, so that templates of the
+    # apps above (common/templates/admin/) override the admin's own.
+    "common.apps.StaffAdminConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Brotli/gzip for JSON: outermost after security, so it sees the body every other
+    # middleware has finished with (Django's advice for GZipMiddleware).
+    "common.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Admin pages: Vietnamese unless the staff member chose otherwise (not Accept-Language).
+    "common.admin_language.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -202,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "common.tasks.purge_idempotency_records",
         "schedule": crontab(minute=41),
     },
+    # Resumable uploads unfinished (or not attached) 24 hours after their last piece.
+    "purge-expired-uploads": {
+        "task": "common.tasks.purge_expired_uploads",
+        "schedule": crontab(minute=47),
+    },
     # 07:00 in TIME_ZONE (Asia/Ho_Chi_Minh), before offices open.
     "notify-due-dossiers": {
         "task": "services.tasks.notify_due_dossiers",
@@ -234,7 +246,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson, writing what DRF's JSONRenderer wrote (common/renderers.py); no browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["common.renderers.FastJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -293,6 +306,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Documents HEAD and OPTIONS where a view asks for it (tus uploads).
+    "DEFAULT_GENERATOR_CLASS": "common.openapi.SchemaGenerator",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {

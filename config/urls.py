@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from common import views as common_views
+from common.admin_translations import translations_view
 from common.downloads import FileDownloadView
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -22,6 +23,12 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health/live", common_views.live, name="health-live"),
     path("health/ready", common_views.ready, name="health-ready"),
+    # Before the admin's own URLs, which would otherwise take `admin/translations/`.
+    path(
+        "admin/translations/",
+        admin.site.admin_view(translations_view),
+        name="admin-translations",
+    ),
     path("admin/", admin.site.urls),
 ]
 

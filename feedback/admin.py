@@ -1,33 +1,296 @@
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.phones import normalize_phone
+from common.admin_i18n import TranslatedAdminMixin
+from common.admin_workflow import (
+    ConfirmForm,
+    ExportColumn,
+    WorkflowAdmin,
+    WorkflowForm,
+    bulk_transition,
+    table,
+)
+from common.files import signed_url
+from common.i18n import DEFAULT_LANGUAGE, translate
+from common.tracking import normalize_tracking_code
+from feedback import actions
 from feedback.models import Feedback, FeedbackCategory
-from feedback.selectors import feedback_visible_to
+from feedback.selectors import TRACKING_PREFIX, feedback_actionable_by, forward_targets
 
 
 @admin.register(FeedbackCategory)
-class FeedbackCategoryAdmin(admin.ModelAdmin):
-    list_display = ("code", "default_level", "position")
+class FeedbackCategoryAdmin(TranslatedAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "__str__", "default_level", "position", "translation_summary")
+    search_fields = ("code",)
+    exclude = ("translation_status",)
+    readonly_fields = ("translation_summary",)
+
+
+def _text_area(label: Any, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+def _local(value: Any) -> str:
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
+
+
+class AcceptForm(ConfirmForm):
+    title = _("Accept")
+    help_text = _("The feedback is taken up; if its author agreed, it appears in the public feed.")
+
+
+class RejectFeedbackForm(WorkflowForm):
+    title = _("Reject")
+    help_text = _("The author is told the reason. This ends the feedback.")
+    reason = _text_area(_("Reason"))
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"note": self.cleaned_data["reason"]}
+
+
+class MarkDuplicateForm(WorkflowForm):
+    title = _("Mark as duplicate")
+    help_text = _("The author is pointed to the original and follows it from then on.")
+    duplicate_of = forms.CharField(
+        label=_("Original feedback (tracking code)"),
+        max_length=20,
+        help_text=_("For example PA-7K3M-9QX2-H; case and hyphens do not matter."),
+    )
+
+    def clean_duplicate_of(self) -> Feedback:
+        code = normalize_tracking_code(self.cleaned_data["duplicate_of"], TRACKING_PREFIX)
+        original = (
+            feedback_actionable_by(self.user)
+            .exclude(pk=self.obj.pk)
+            .filter(tracking_code=code)
+            .first()
+            if code is not None
+            else None
+        )
+        if original is None:
+            raise forms.ValidationError(_("No other feedback with this code is in your queue."))
+        return original
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"duplicate_of": self.cleaned_data["duplicate_of"].pk}
+
+
+class AnswerForm(WorkflowForm):
+    title = _("Answer")
+    help_text = _("The author and everyone who supports the feedback receive the answer.")
+    answer = _text_area(_("Answer"))
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"note": self.cleaned_data["answer"]}
+
+
+class ForwardFeedbackForm(WorkflowForm):
+    title = _("Forward")
+    help_text = _(
+        "Send the feedback to another agency; it leaves your queue if that agency is not yours."
+    )
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=None)  # type: ignore[var-annotated]
+    reason = _text_area(_("Reason"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = forward_targets(self.obj)  # type: ignore[attr-defined]
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"agency": self.cleaned_data["agency"].pk, "note": self.cleaned_data["reason"]}
+
+
+class CommentFeedbackForm(WorkflowForm):
+    title = _("Comment")
+    note = _text_area(_("Note"))
+    internal = forms.BooleanField(
+        label=_("Internal (staff only)"),
+        required=False,
+        initial=True,
+        help_text=_("Untick to let the author see this note."),
+    )
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"note": self.cleaned_data["note"], "internal": self.cleaned_data["internal"]}
+
+
+FEEDBACK_EVENT_LABELS: dict[str, Any] = {
+    "submit": _("Submitted"),
+    "close": _("Closed"),
+    "reopen": _("Reopened by the author"),
+    "withdraw": _("Withdrawn by the author"),
+    "accept": AcceptForm.title,
+    "reject": RejectFeedbackForm.title,
+    "mark_duplicate": MarkDuplicateForm.title,
+    "answer": AnswerForm.title,
+    "forward": ForwardFeedbackForm.title,
+    "comment": CommentFeedbackForm.title,
+}
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
-    """Read-only: states change through `feedback.actions`. The author is never shown, so an
-    anonymous author stays hidden from staff here too."""
+class FeedbackAdmin(WorkflowAdmin):
+    """The feedback queue of staff, by the same mechanism as dossiers. An anonymous author
+    stays hidden here too: not shown, not searchable, not exported; coordinates are never
+    shown (the commune and the village say where)."""
 
-    list_display = ("tracking_code", "title", "status", "agency", "created_at")
-    list_filter = ("status",)
-    exclude = ("author", "latitude", "longitude")
+    list_display = ("tracking_code", "category_name", "commune", "status", "created", "agency")
+    list_display_links = ("tracking_code",)
+    list_filter = ("status", "category", ("agency", admin.RelatedOnlyFieldListFilter))
+    date_hierarchy = "created_at"
     search_fields = ("tracking_code", "title")
+    search_help_text = _("Tracking code, words of the title, or the phone of a named author")
+    list_per_page = 50
+    fields = (
+        "tracking_code",
+        "status",
+        "category_name",
+        "title",
+        "content",
+        "village",
+        "commune",
+        "agency",
+        "author_display",
+        "is_public",
+        "support_count",
+        "created_at",
+        "answer",
+        "answered_at",
+        "duplicate_of",
+        "attachments_display",
+        "timeline_display",
+    )
+    readonly_fields = fields
+    workflow_forms: dict[str, type[WorkflowForm]] = {
+        "accept": AcceptForm,
+        "answer": AnswerForm,
+        "reject": RejectFeedbackForm,
+        "mark_duplicate": MarkDuplicateForm,
+        "forward": ForwardFeedbackForm,
+        "comment": CommentFeedbackForm,
+    }
+    workflow_final_actions = ("reject", "mark_duplicate")
+    export_columns = (
+        ExportColumn("tracking_code", lambda i: i.tracking_code),
+        ExportColumn("category_code", lambda i: i.category.code),
+        ExportColumn("agency_code", lambda i: i.agency.code),
+        ExportColumn("commune", lambda i: i.administrative_unit.name),
+        ExportColumn("status", lambda i: i.status),
+        ExportColumn("created_at", lambda i: i.created_at),
+        ExportColumn("answered_at", lambda i: i.answered_at),
+        ExportColumn("support_count", lambda i: i.support_count),
+        ExportColumn("is_public", lambda i: i.is_public),
+    )
+    accept_selected = bulk_transition("accept", _("Accept selected"), "accept_selected")
+    actions = ["accept_selected", "export_csv"]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        # The same scope as the API: staff see the items routed to their agencies.
-        return feedback_visible_to(request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Feedback]:
+        # What the user handles as staff, by the API's own rule; a foreign item's change URL
+        # finds nothing and the admin redirects away from it.
+        return feedback_actionable_by(request.user)
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Feedback], search_term: str
+    ) -> tuple[QuerySet[Feedback], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(title__icontains=term)
+        code = normalize_tracking_code(term, TRACKING_PREFIX)
+        if code is not None:
+            condition |= Q(tracking_code=code)
+        elif len(term) >= 4:
+            condition |= Q(tracking_code__icontains=term.upper())
+        phone = normalize_phone(term)
+        if phone is not None:
+            # Only named authors: an anonymous author's phone must not find their feedback.
+            condition |= Q(author__phone=phone, is_anonymous=False)
+        return queryset.filter(condition), False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    @admin.display(description=_("Category"), ordering="category__code")
+    def category_name(self, obj: Feedback) -> str:
+        return translate(obj.category.name, get_language() or DEFAULT_LANGUAGE)
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    @admin.display(description=_("Commune"), ordering="administrative_unit__name")
+    def commune(self, obj: Feedback) -> str:
+        return obj.administrative_unit.name
+
+    @admin.display(description=_("Created"), ordering="created_at")
+    def created(self, obj: Feedback) -> str:
+        return _local(obj.created_at)
+
+    @admin.display(description=_("Author"))
+    def author_display(self, obj: Feedback) -> str:
+        if obj.is_anonymous:
+            return gettext("Anonymous")
+        return f"{obj.author.full_name} · {obj.author.phone}"
+
+    @admin.display(description=_("Attachments"))
+    def attachments_display(self, obj: Feedback) -> str:
+        rows = [
+            (
+                format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
+                a.get_kind_display(),
+                filesizeformat(a.size),
+                _local(a.created_at),
+            )
+            for a in obj.attachments.order_by("created_at")
+        ]
+        return table(rows, (_("File"), _("Kind"), _("Size"), _("Added")))
+
+    @admin.display(description=_("Timeline"))
+    def timeline_display(self, obj: Feedback) -> str:
+        rows = []
+        labels = dict(Feedback.Status.choices)
+        for event in obj.events.select_related("actor").order_by("created_at"):
+            note: Any = event.note
+            if event.internal:
+                note = format_html(
+                    '<span class="workflow-internal">{} {}</span>',
+                    gettext("(internal)"),
+                    event.note,
+                )
+            if event.actor is None:
+                actor = gettext("System")
+            elif event.actor_id == obj.author_id:
+                actor = gettext("Author") if obj.is_anonymous else event.actor.full_name
+            else:
+                actor = event.actor.full_name
+            rows.append(
+                (
+                    _local(event.created_at),
+                    FEEDBACK_EVENT_LABELS.get(event.action, event.action),
+                    f"{labels.get(event.from_status, '—')} → {labels.get(event.to_status, '—')}",
+                    actor,
+                    note,
+                )
+            )
+        return table(rows, (_("When"), _("Action"), _("Status"), _("By"), _("Note")))
+
+    def workflow_allowed(self, request: HttpRequest, obj: Any) -> list[str]:
+        return actions.allowed_actions(request.user, obj)
+
+    def workflow_apply(
+        self, request: HttpRequest, obj: Any, action: str, data: dict[str, Any]
+    ) -> None:
+        actions.transition_feedback(request.user, obj, action, **data)
+
+    def record_detail_read(self, request: HttpRequest, obj: Any) -> None:
+        # The content (and a named author's identity) is personal data.
+        actions.record_personal_data_read(request.user, obj)

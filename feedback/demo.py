@@ -2,9 +2,15 @@
 
 from feedback.models import FeedbackCategory
 
+# English is written for the project and marked reviewed. The H'Mông (hmn) name is a
+# *sample*: demo text no speaker has checked, marked so in the row's `translation_status`
+# and never to be presented as reviewed.
+ENGLISH_REVIEWED = {"en": "reviewed"}
+SAMPLES: dict[str, dict[str, str]] = {"environment": {"hmn": "sample"}}
+
 CATEGORIES = [
     ("infrastructure", {"vi": "Hạ tầng, giao thông", "en": "Roads and infrastructure"}, "commune"),
-    ("environment", {"vi": "Môi trường", "en": "Environment"}, "commune"),
+    ("environment", {"vi": "Môi trường", "en": "Environment", "hmn": "Ib puag ncig"}, "commune"),
     ("social-welfare", {"vi": "Chính sách, trợ cấp", "en": "Allowances and welfare"}, "province"),
     ("public-order", {"vi": "An ninh, trật tự", "en": "Public order"}, "commune"),
     ("suggestion", {"vi": "Góp ý, kiến nghị", "en": "Suggestions"}, "province"),
@@ -15,6 +21,12 @@ def seed_feedback_demo() -> int:
     """Create or update the demo categories; returns how many there are."""
     for position, (code, name, level) in enumerate(CATEGORIES):
         FeedbackCategory.objects.update_or_create(
-            code=code, defaults={"name": name, "default_level": level, "position": position}
+            code=code,
+            defaults={
+                "name": name,
+                "default_level": level,
+                "position": position,
+                "translation_status": {**ENGLISH_REVIEWED, **SAMPLES.get(code, {})},
+            },
         )
     return len(CATEGORIES)

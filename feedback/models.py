@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.i18n import validate_translations
 from common.models import StoredFile, TimeStampedModel, UUIDModel
+from common.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 
 
 class FeedbackCategory(TimeStampedModel):
@@ -24,6 +25,13 @@ class FeedbackCategory(TimeStampedModel):
         _("cấp xử lý mặc định"), max_length=16, choices=Level.choices, default=Level.COMMUNE
     )
     position = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
+    translation_status = models.JSONField(
+        _("translation status"),
+        default=dict,
+        blank=True,
+        validators=[validate_translation_status],
+        help_text=TRANSLATION_STATUS_HELP,
+    )
 
     class Meta:
         verbose_name = _("lĩnh vực phản ánh")

@@ -1,5 +1,7 @@
 """Every read of feedback a user may make, already scoped."""
 
+from uuid import UUID
+
 from django.db.models import Q, QuerySet
 
 from agencies.models import AdministrativeUnit, Agency
@@ -64,3 +66,36 @@ def handling_agency(category: FeedbackCategory, commune: AdministrativeUnit) -> 
     return active.filter(
         level=Agency.Level.PROVINCE, administrative_unit_id=commune.parent_id
     ).first()
+
+
+def feedback_actionable_by(user) -> QuerySet[Feedback]:  # type: ignore[no-untyped-def]
+    """Feedback the user handles as staff: all for a superuser, otherwise what is routed to an
+    agency in their scope. The staff UI (the admin) starts here; the user's own feedback as a
+    citizen is not in it."""
+    if not user.is_authenticated or not user.is_active:
+        return Feedback.objects.none()
+    if user.is_superuser:
+        return _with_refs(Feedback.objects.all())
+    if not user.is_staff:
+        return Feedback.objects.none()
+    return _with_refs(Feedback.objects.filter(agency__in=agencies_in_scope(user)))
+
+
+def forward_targets(item: Feedback) -> QuerySet[Agency]:
+    """The agencies offered for forwarding `item`: active ones, not its own, in the same
+    province's tree or above its agency. (`forward` accepts any active agency; offering the
+    nearby ones keeps the list short, and a citizen's issue rarely leaves the province.)"""
+    current = item.agency
+    ancestor_ids = [UUID(hex=part) for part in current.path.strip("/").split("/") if part]
+    province = (
+        Agency.objects.filter(pk__in=ancestor_ids, level=Agency.Level.PROVINCE).first()
+        if current.level != Agency.Level.MINISTRY
+        else None
+    )
+    tree_root = province or current
+    return (
+        Agency.objects.filter(is_active=True)
+        .filter(Q(pk__in=ancestor_ids) | Q(path__startswith=tree_root.path))
+        .exclude(pk=current.pk)
+        .order_by("path")
+    )

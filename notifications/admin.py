@@ -1,7 +1,7 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,7 @@ from notifications.models import (
     PushMessage,
     SmsMessage,
 )
+from notifications.translations import save_template_edit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -124,13 +125,37 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     """One row per kind and language; a language without a row falls back to Vietnamese."""
 
     form = NotificationTemplateForm
-    list_display = ("kind", "language", "title", "reviewed", "updated_at")
+    list_display = ("kind", "language", "title", "reviewed", "is_sample", "updated_at")
     list_display_links = ("kind", "language")
     list_editable = ("reviewed",)
-    list_filter = ("language", "kind", "reviewed")
+    list_filter = ("language", "kind", "reviewed", "is_sample")
     search_fields = ("title", "body", "sms")
-    fields = ("kind", "language", "placeholders", "title", "body", "sms", "reviewed", "updated_at")
-    readonly_fields = ("placeholders", "updated_at")
+    fields = (
+        "kind",
+        "language",
+        "placeholders",
+        "title",
+        "body",
+        "sms",
+        "reviewed",
+        "is_sample",
+        "updated_at",
+    )
+    readonly_fields = ("placeholders", "is_sample", "updated_at")
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        # Also the list's "reviewed" column: marking reviewed ends a sample, and a changed
+        # Vietnamese text takes the reviewed mark off the kind's translations.
+        reset = save_template_edit(request.user, obj)
+        if reset:
+            messages.warning(
+                request,
+                _(
+                    "The Vietnamese text changed, so the translations into %(languages)s are "
+                    "marked not reviewed again. Check them in the translator view."
+                )
+                % {"languages": ", ".join(reset)},
+            )
 
     @admin.display(description=_("chỗ điền"))
     def placeholders(self, obj: NotificationTemplate | None) -> str:

@@ -11,3 +11,9 @@ class NotificationsConfig(AppConfig):
 
         # Notification templates count towards each language's completeness.
         register_translation_source("notifications", translation_tally)
+
+        from common.translations import register
+        from notifications.translations import NotificationTexts
+
+        # Notification and SMS texts in the admin's translator view.
+        register(NotificationTexts())

@@ -280,11 +280,14 @@ def template_fields(text: str) -> set[str]:
 
 
 def translation_tally() -> TranslationTally:
-    """Templates per language for `GET languages/`: each kind counts as one text (one query)."""
+    """Templates per language for `GET languages/`: each kind counts as one text (one query).
+
+    Sample rows (unchecked demo text) are shown but not counted.
+    """
     by_kind: dict[str, dict[str, str]] = {kind: {} for kind in PLACEHOLDERS}
-    rows = NotificationTemplate.objects.filter(kind__in=list(PLACEHOLDERS)).values_list(
-        "kind", "language", "title", "body"
-    )
+    rows = NotificationTemplate.objects.filter(
+        kind__in=list(PLACEHOLDERS), is_sample=False
+    ).values_list("kind", "language", "title", "body")
     for kind, language, title, body in rows:
         if title.strip() and body.strip():
             by_kind[kind][language] = title

@@ -131,6 +131,13 @@ class NotificationTemplate(models.Model):
         help_text=_("Để trống: tin nhắn là tiêu đề kèm mã hồ sơ."),
     )
     reviewed = models.BooleanField(_("đã duyệt"), default=False)
+    # Demo text in a minority language that no speaker has checked: shown like any other
+    # translation, but never reviewed and not counted in `GET languages/` completeness.
+    is_sample = models.BooleanField(
+        _("sample text"),
+        default=False,
+        help_text=_("Sample text nobody has checked yet; it is never marked reviewed."),
+    )
     updated_at = models.DateTimeField(_("cập nhật lúc"), auto_now=True)
 
     class Meta:
@@ -140,6 +147,10 @@ class NotificationTemplate(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=("kind", "language"), name="unique_notification_template"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reviewed=True, is_sample=True),
+                name="notification_template_sample_not_reviewed",
             ),
         ]
 

@@ -1,22 +1,169 @@
-from django.contrib import admin
+from typing import Any
 
-from services import actions, selectors
-from services.models import PublicService, ServiceCategory, ServiceRequest, ServiceRequestEvent
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError as APIValidationError
+
+from accounts.phones import normalize_phone
+from common.admin_i18n import TranslatedAdminMixin
+from common.admin_workflow import (
+    ConfirmForm,
+    ExportColumn,
+    WorkflowAdmin,
+    WorkflowForm,
+    bulk_transition,
+    schema_fields,
+    schema_rows,
+    table,
+)
+from common.files import signed_url
+from common.i18n import DEFAULT_LANGUAGE, language_choices, translate
+from common.tracking import normalize_tracking_code
+from services import actions, audio_help, selectors
+from services.api.receipt_views import RECEIPT_CSP, render_receipt
+from services.models import (
+    AudioHelp,
+    PublicService,
+    ServiceCategory,
+    ServiceRequest,
+    ServiceRequestAttachment,
+    ServiceRequestRating,
+    SupplementItemKind,
+)
+
+Status = ServiceRequest.Status
+
+
+class AudioHelpInlineForm(forms.ModelForm):
+    language = forms.ChoiceField(label=_("ngôn ngữ"), choices=language_choices)
+    upload = forms.FileField(label=_("Recording"), required=False)
+
+    class Meta:
+        model = AudioHelp
+        fields = ("language",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["upload"].help_text = _(
+            "AAC/M4A, OGG/Opus, MP3 or AMR, at most %(seconds)s seconds. A new file replaces "
+            "the recording in that language."
+        ) % {"seconds": audio_help.max_seconds()}
+        if not self.instance._state.adding:
+            # One recording per language: to change the language, add one and delete this.
+            self.fields["language"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = cleaned.get("upload")
+        if upload:
+            try:
+                cleaned["inspected"] = audio_help.inspect_audio(upload)
+            except APIValidationError as error:
+                detail = error.detail
+                problems = detail.get("file", detail) if isinstance(detail, dict) else detail
+                self.add_error("upload", [str(problem) for problem in problems] or str(error))
+        elif self.instance._state.adding:
+            self.add_error("upload", _("Choose a recording to upload."))
+        return cleaned
+
+
+class AudioHelpInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # One recording per language: the rows shown are all the parent has.
+        seen: set[str] = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            if form.instance._state.adding and not form.has_changed():
+                continue
+            language = form.cleaned_data.get("language") or form.instance.language
+            if language in seen:
+                message = _("There is a recording in this language already: give it the new file.")
+                form.add_error("language", message)
+            seen.add(language)
+
+
+class AudioHelpInline(admin.TabularInline):
+    """Recordings are written by `services.audio_help` (see `AudioHelpAdminMixin`)."""
+
+    model = AudioHelp
+    form = AudioHelpInlineForm
+    formset = AudioHelpInlineFormSet
+    extra = 0
+    fields = ("language", "upload", "listen", "duration", "content_type", "size")
+    readonly_fields = ("listen", "duration", "content_type", "size")
+
+    @admin.display(description=_("Listen"))
+    def listen(self, obj: AudioHelp | None) -> str:
+        if obj is None or obj._state.adding:
+            return "-"
+        url = signed_url(None, obj)
+        return format_html('<audio controls preload="none" src="{}"></audio>', url)
+
+
+class AudioHelpAdminMixin:
+    """Saves the audio help inline through `services.audio_help` (inspection, private
+    storage, audit), not through the formset's own save."""
+
+    def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
+        if formset.model is not AudioHelp:
+            return super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.deleted_forms:
+            if not inline_form.instance._state.adding:
+                audio_help.remove_audio_help(request.user, inline_form.instance)
+                formset.deleted_objects.append(inline_form.instance)
+        for inline_form in formset.forms:
+            if inline_form in formset.deleted_forms:
+                continue
+            inspected = getattr(inline_form, "cleaned_data", {}).get("inspected")
+            if inspected is None:
+                continue
+            existed = not inline_form.instance._state.adding
+            saved = audio_help.attach_audio_help(
+                request.user,
+                form.instance,
+                language=inline_form.instance.language,
+                upload=inspected,
+            )
+            if existed:
+                formset.changed_objects.append((saved, ["upload"]))
+            else:
+                formset.new_objects.append(saved)
 
 
 @admin.register(ServiceCategory)
-class ServiceCategoryAdmin(admin.ModelAdmin):
-    list_display = ("code", "__str__", "position")
+class ServiceCategoryAdmin(TranslatedAdminMixin, AudioHelpAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "__str__", "position", "translation_summary")
     search_fields = ("code",)
+    exclude = ("translation_status",)
+    readonly_fields = ("translation_summary",)
+    inlines = [AudioHelpInline]
 
 
 @admin.register(PublicService)
-class PublicServiceAdmin(admin.ModelAdmin):
+class PublicServiceAdmin(TranslatedAdminMixin, AudioHelpAdminMixin, admin.ModelAdmin):
     list_display = ("code", "__str__", "national_code", "category", "level", "processing_days")
     list_filter = ("level", "online_level", "category", "is_active")
     search_fields = ("code", "national_code")
+    translated_fields = ("name", "description")
+    translated_rows = {"description": 4}
+    exclude = ("translation_status",)
     # Withdrawing must tell the phones (a sync removal): only the actions below change it.
-    readonly_fields = ("is_active",)
+    readonly_fields = ("is_active", "translation_summary")
+    inlines = [AudioHelpInline]
     actions = ("withdraw_from_catalog", "offer_again")
 
     @admin.action(description="Withdraw from the catalog")
@@ -30,54 +177,505 @@ class PublicServiceAdmin(admin.ModelAdmin):
             actions.offer_service(service)
 
 
-class ServiceRequestEventInline(admin.TabularInline):
-    model = ServiceRequestEvent
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "action", "from_status", "to_status", "actor", "note", "internal")
-    readonly_fields = fields
+SUPPLEMENT_DOCUMENT = "document:"
+SUPPLEMENT_FIELD = "field:"
+TRACKING_SEARCH_MIN = 4
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+
+def supplement_checklist(service: PublicService) -> dict[str, dict[str, str]]:
+    """What a supplement request may ask for, keyed by checkbox value: each required document
+    (`document:<n>`) and each field of the form (`field:<dotted path>`). Labels are stored in
+    Vietnamese, the language of the record; `shown` is in the officer's language."""
+    language = get_language() or DEFAULT_LANGUAGE
+    checklist: dict[str, dict[str, str]] = {}
+    documents = service.required_documents if isinstance(service.required_documents, list) else []
+    for index, document in enumerate(documents):
+        name = document.get("name") if isinstance(document, dict) else document
+        label = translate(name, DEFAULT_LANGUAGE)
+        if label:
+            checklist[f"{SUPPLEMENT_DOCUMENT}{index}"] = {
+                "kind": SupplementItemKind.DOCUMENT,
+                "label": label,
+                "field": "",
+                "shown": gettext("Document: %(label)s") % {"label": translate(name, language)},
+            }
+    shown_fields = dict(schema_fields(service.form_schema, language))
+    for dotted, label in schema_fields(service.form_schema, DEFAULT_LANGUAGE):
+        checklist[f"{SUPPLEMENT_FIELD}{dotted}"] = {
+            "kind": SupplementItemKind.FIELD,
+            "label": label,
+            "field": dotted,
+            "shown": gettext("Form field: %(label)s") % {"label": shown_fields.get(dotted, label)},
+        }
+    return checklist
+
+
+def _text_area(label: Any, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+class ReceiveForm(ConfirmForm):
+    title = _("Receive")
+    help_text = _("The dossier is accepted for processing; the due date is set now.")
+
+
+class StartForm(ConfirmForm):
+    title = _("Start processing")
+
+
+class ReturnResultForm(ConfirmForm):
+    title = _("Return the result")
+    help_text = _("The applicant has received the result; the dossier is completed.")
+
+
+class RequestSupplementForm(WorkflowForm):
+    title = _("Request supplement")
+    help_text = _(
+        "The applicant is told what is missing; the processing clock stops until they answer."
+    )
+    reason = _text_area(_("Reason"))
+    items = forms.MultipleChoiceField(
+        label=_("Missing items"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    extra_item = forms.CharField(
+        label=_("Other missing item"),
+        required=False,
+        max_length=300,
+        help_text=_("Anything not in the list above, in a few words."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.checklist = supplement_checklist(self.obj.service)
+        self.fields["items"].choices = [  # type: ignore[attr-defined]
+            (value, item["shown"]) for value, item in self.checklist.items()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        count = len(data.get("items") or []) + (1 if data.get("extra_item") else 0)
+        if count == 0:
+            raise forms.ValidationError(_("Tick at least one missing item or describe one."))
+        if count > actions.SUPPLEMENT_ITEM_LIMIT:
+            raise forms.ValidationError(
+                _("Request at most %(limit)s items.") % {"limit": actions.SUPPLEMENT_ITEM_LIMIT}
+            )
+        return data
+
+    def action_kwargs(self) -> dict[str, Any]:
+        items = [
+            {key: self.checklist[value][key] for key in ("kind", "label", "field")}
+            for value in self.cleaned_data["items"]
+        ]
+        extra = self.cleaned_data.get("extra_item")
+        if extra:
+            items.append({"kind": SupplementItemKind.DOCUMENT, "label": extra, "field": ""})
+        return {"note": self.cleaned_data["reason"], "items": items}
+
+
+class ApproveForm(WorkflowForm):
+    title = _("Approve")
+    help_text = _("The applicant is told the result is ready to collect.")
+    result = _text_area(_("Result"))
+    result_file = forms.FileField(
+        label=_("Result file"),
+        required=False,
+        help_text=_("Optional: the signed result as a PDF or a photo."),
+    )
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {
+            "note": self.cleaned_data["result"],
+            "result_file": self.cleaned_data["result_file"],
+        }
+
+
+class RejectForm(WorkflowForm):
+    title = _("Reject")
+    help_text = _("The applicant is told the reason. This ends the dossier.")
+    reason = _text_area(_("Reason"))
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"note": self.cleaned_data["reason"]}
+
+
+class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name or obj.phone)
+
+
+class AssignForm(WorkflowForm):
+    title = _("Assign")
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = selectors.assignable_staff(self.obj)  # type: ignore[attr-defined]
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"assignee": self.cleaned_data["assignee"].pk}
+
+
+class ForwardForm(WorkflowForm):
+    title = _("Forward")
+    help_text = _(
+        "Send the dossier to another agency; it leaves your queue if that agency is not yours."
+    )
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=None)  # type: ignore[var-annotated]
+    reason = _text_area(_("Reason"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = selectors.forward_targets(self.obj)  # type: ignore[attr-defined]
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"agency": self.cleaned_data["agency"].pk, "note": self.cleaned_data["reason"]}
+
+
+class CommentForm(WorkflowForm):
+    title = _("Comment")
+    note = _text_area(_("Note"))
+    internal = forms.BooleanField(
+        label=_("Internal (staff only)"),
+        required=False,
+        initial=True,
+        help_text=_("Untick to let the applicant see this note."),
+    )
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"note": self.cleaned_data["note"], "internal": self.cleaned_data["internal"]}
+
+
+# Labels of every event a dossier's timeline may hold (the applicant's own ones too).
+EVENT_LABELS: dict[str, Any] = {
+    "submit": _("Submitted"),
+    "supplement": _("Supplement sent"),
+    "cancel": _("Cancelled by the applicant"),
+    "receive": ReceiveForm.title,
+    "start": StartForm.title,
+    "request_supplement": RequestSupplementForm.title,
+    "approve": ApproveForm.title,
+    "return_result": ReturnResultForm.title,
+    "reject": RejectForm.title,
+    "assign": AssignForm.title,
+    "forward": ForwardForm.title,
+    "comment": CommentForm.title,
+}
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("yes", "no"):
+            return selectors.overdue_filter(queryset, self.value() == "yes")
+        return queryset
+
+
+def _local(value: Any) -> str:
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(admin.ModelAdmin):
-    """Read view of dossiers; state changes go through the API's action functions."""
+class ServiceRequestAdmin(WorkflowAdmin):
+    """The dossier queue of staff: what they may act on, by the API's own selector, and each
+    action through `services.actions.transition_request`."""
 
-    list_display = ("tracking_code", "service", "agency", "status", "created_at", "due_at")
-    list_filter = ("status", "service")
+    list_display = (
+        "tracking_code",
+        "service_name",
+        "applicant_name",
+        "commune",
+        "status",
+        "received",
+        "due",
+    )
+    list_display_links = ("tracking_code",)
+    list_filter = (
+        "status",
+        "service",
+        ("agency", admin.RelatedOnlyFieldListFilter),
+        OverdueFilter,
+    )
+    date_hierarchy = "created_at"
     search_fields = ("tracking_code",)
-    inlines = [ServiceRequestEventInline]
+    search_help_text = _("Tracking code, applicant's phone (e.g. 0912 345 678) or name")
+    list_per_page = 50
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "tracking_code",
+                    "status",
+                    "service_name",
+                    "applicant_details",
+                    "commune",
+                    "agency",
+                    "assignee_name",
+                    "created_at",
+                    "received_at",
+                    "due",
+                    "note",
+                )
+            },
+        ),
+        (_("Form"), {"fields": ("form_data_display",)}),
+        (_("Attachments"), {"fields": ("attachments_display",)}),
+        (_("Supplement"), {"fields": ("supplement_display",)}),
+        (_("Timeline"), {"fields": ("timeline_display",)}),
+        (_("Rating"), {"fields": ("rating_display",)}),
+    )
     readonly_fields = (
         "tracking_code",
-        "service",
-        "applicant",
-        "administrative_unit",
-        "agency",
-        "assignee",
         "status",
-        "form_data",
-        "note",
+        "service_name",
+        "applicant_details",
+        "commune",
+        "agency",
+        "assignee_name",
+        "created_at",
         "received_at",
-        "due_at",
+        "due",
+        "note",
+        "form_data_display",
+        "attachments_display",
+        "supplement_display",
+        "timeline_display",
+        "rating_display",
     )
+    workflow_forms: dict[str, type[WorkflowForm]] = {
+        "receive": ReceiveForm,
+        "request_supplement": RequestSupplementForm,
+        "start": StartForm,
+        "approve": ApproveForm,
+        "return_result": ReturnResultForm,
+        "reject": RejectForm,
+        "assign": AssignForm,
+        "forward": ForwardForm,
+        "comment": CommentForm,
+    }
+    workflow_final_actions = ("reject",)
+    export_columns = (
+        ExportColumn("tracking_code", lambda d: d.tracking_code),
+        ExportColumn("service_code", lambda d: d.service.code),
+        ExportColumn("agency_code", lambda d: d.agency.code),
+        ExportColumn("commune", lambda d: d.administrative_unit.name),
+        ExportColumn("status", lambda d: d.status),
+        ExportColumn("created_at", lambda d: d.created_at),
+        ExportColumn("received_at", lambda d: d.received_at),
+        ExportColumn("due_at", lambda d: d.due_at),
+        ExportColumn("completed_at", lambda d: d.completed_at),
+        ExportColumn("is_overdue", lambda d: d.is_overdue),
+    )
+    receive_selected = bulk_transition("receive", _("Receive selected"), "receive_selected")
+    actions = ["receive_selected", "export_csv"]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        # The staff UI: what the user may act on as staff, by the API's own rule. A foreign
-        # dossier's change URL then finds nothing and the admin redirects away from it.
-        return selectors.requests_actionable_by(request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceRequest]:
+        # What the user may act on as staff, by the API's own rule. A foreign dossier's change
+        # URL then finds nothing and the admin redirects away from it.
+        limit = getattr(request, "_due_soon_limit", None)
+        if limit is None:
+            limit = selectors.due_soon_limit()
+            request._due_soon_limit = limit  # type: ignore[attr-defined]
+        running = [Status.SUBMITTED, Status.RECEIVED, Status.IN_PROGRESS]
+        return selectors.staff_queue(request.user).annotate(
+            due_soon=Case(
+                When(status__in=running, due_at__lte=limit, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        response = super().change_view(request, object_id, form_url, extra_context)
-        context = getattr(response, "context_data", None) or {}
-        dossier = context.get("original")
-        if request.method == "GET" and response.status_code == 200 and dossier is not None:
-            actions.record_personal_data_read(request.user, dossier)
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ServiceRequest], search_term: str
+    ) -> tuple[QuerySet[ServiceRequest], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(applicant__full_name__icontains=term)
+        code = normalize_tracking_code(term, selectors.TRACKING_PREFIX)
+        if code is not None:
+            condition |= Q(tracking_code=code)
+        elif len(term) >= TRACKING_SEARCH_MIN:
+            condition |= Q(tracking_code__icontains=term.upper())
+        phone = normalize_phone(term)
+        if phone is not None:
+            condition |= Q(applicant__phone=phone)
+        digits = "".join(ch for ch in term if ch.isdigit())
+        if phone is None and len(digits) >= TRACKING_SEARCH_MIN and digits == term.replace(" ", ""):
+            # The last digits of a phone, as people read them out at the counter.
+            condition |= Q(applicant__phone__endswith=digits)
+        return queryset.filter(condition), False
+
+    # -- the queue's columns ------------------------------------------------------------
+
+    @admin.display(description=_("Service"), ordering="service__code")
+    def service_name(self, obj: ServiceRequest) -> str:
+        return translate(obj.service.name, get_language() or DEFAULT_LANGUAGE)
+
+    @admin.display(description=_("Applicant"), ordering="applicant__full_name")
+    def applicant_name(self, obj: ServiceRequest) -> str:
+        return obj.applicant.full_name
+
+    @admin.display(description=_("Commune"), ordering="administrative_unit__name")
+    def commune(self, obj: ServiceRequest) -> str:
+        return obj.administrative_unit.name
+
+    @admin.display(description=_("Received"), ordering="received_at")
+    def received(self, obj: ServiceRequest) -> str:
+        return _local(obj.received_at)
+
+    @admin.display(description=_("Due date"), ordering="due_at")
+    def due(self, obj: ServiceRequest) -> str:
+        if obj.due_at is None:
+            return "—"
+        if obj.is_overdue:
+            badge = format_html(
+                ' <span class="workflow-badge workflow-overdue">{}</span>', gettext("Overdue")
+            )
+        elif getattr(obj, "due_soon", False):
+            badge = format_html(
+                ' <span class="workflow-badge workflow-due-soon">{}</span>', gettext("Due soon")
+            )
+        else:
+            badge = mark_safe("")
+        return format_html("{}{}", _local(obj.due_at), badge)
+
+    # -- the detail ------------------------------------------------------------------------
+
+    @admin.display(description=_("Applicant"))
+    def applicant_details(self, obj: ServiceRequest) -> str:
+        return f"{obj.applicant.full_name} · {obj.applicant.phone}"
+
+    @admin.display(description=_("Assignee"))
+    def assignee_name(self, obj: ServiceRequest) -> str:
+        return obj.assignee.full_name if obj.assignee else "—"
+
+    @admin.display(description=_("Form"))
+    def form_data_display(self, obj: ServiceRequest) -> str:
+        rows = schema_rows(obj.service.form_schema, obj.form_data, get_language() or "vi")
+        return table(rows)
+
+    @admin.display(description=_("Attachments"))
+    def attachments_display(self, obj: ServiceRequest) -> str:
+        rows = [
+            (
+                format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
+                a.get_kind_display(),
+                filesizeformat(a.size),
+                _local(a.created_at),
+            )
+            for a in obj.attachments.order_by("created_at")
+        ]
+        return table(rows, (_("File"), _("Kind"), _("Size"), _("Added")))
+
+    @admin.display(description=_("Supplement"))
+    def supplement_display(self, obj: ServiceRequest) -> str:
+        rows = []
+        for item in obj.supplement_items or []:
+            answer = item.get("answer") or {}
+            answered = (
+                gettext("Answered: %(note)s (%(count)s files)")
+                % {
+                    "note": answer.get("note") or "—",
+                    "count": len(answer.get("attachment_ids") or []),
+                }
+                if answer
+                else gettext("Waiting for the applicant")
+            )
+            rows.append((item.get("label", ""), item.get("field") or "—", answered))
+        return table(rows, (_("Item"), _("Form field"), _("Answer")))
+
+    @admin.display(description=_("Timeline"))
+    def timeline_display(self, obj: ServiceRequest) -> str:
+        rows = []
+        for event in obj.events.select_related("actor").order_by("created_at"):
+            note = (
+                format_html(
+                    '<span class="workflow-internal">{} {}</span>',
+                    gettext("(internal)"),
+                    event.note,
+                )
+                if event.internal
+                else event.note
+            )
+            labels = dict(Status.choices)
+            states = f"{labels.get(event.from_status, '—')} → {labels.get(event.to_status, '—')}"
+            actor = event.actor.full_name if event.actor else gettext("System")
+            rows.append(
+                (
+                    _local(event.created_at),
+                    EVENT_LABELS.get(event.action, event.action),
+                    states,
+                    actor,
+                    note,
+                )
+            )
+        return table(rows, (_("When"), _("Action"), _("Status"), _("By"), _("Note")))
+
+    @admin.display(description=_("Rating"))
+    def rating_display(self, obj: ServiceRequest) -> str:
+        rating = ServiceRequestRating.objects.filter(request=obj).first()
+        if rating is None:
+            return "—"
+        return f"{rating.score}/5 {rating.comment}".strip()
+
+    # -- the workflow ----------------------------------------------------------------------
+
+    def workflow_allowed(self, request: HttpRequest, obj: Any) -> list[str]:
+        return actions.allowed_actions(request.user, obj)
+
+    def workflow_apply(
+        self, request: HttpRequest, obj: Any, action: str, data: dict[str, Any]
+    ) -> None:
+        data = dict(data)
+        upload = data.pop("result_file", None)
+        if upload is not None:
+            # Attached first, while the dossier is still in progress; a refused file stops
+            # the approval with the file's own error.
+            actions.add_request_attachment(
+                request.user, obj, kind=ServiceRequestAttachment.Kind.RESULT, upload=upload
+            )
+        actions.transition_request(request.user, obj, action, **data)
+
+    def record_detail_read(self, request: HttpRequest, obj: Any) -> None:
+        actions.record_personal_data_read(request.user, obj)
+
+    def workflow_links(self, request: HttpRequest, obj: Any) -> list[tuple[str, str]]:
+        url = reverse(
+            "admin:services_servicerequest_receipt", args=[obj.pk], current_app=self.admin_site.name
+        )
+        return [(gettext("Print receipt"), url)]
+
+    def export_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return selectors.with_completed_at(queryset)
+
+    def get_urls(self) -> list[Any]:
+        receipt = path(
+            "<path:object_id>/receipt/",
+            self.admin_site.admin_view(self.receipt_view),
+            name="services_servicerequest_receipt",
+        )
+        return [receipt, *super().get_urls()]
+
+    def receipt_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The API's receipt page, rendered by the same function, for staff in scope."""
+        dossier = self.get_object(request, unquote(object_id))
+        if dossier is None or not self.has_view_permission(request, dossier):
+            raise Http404
+        actions.record_personal_data_read(request.user, dossier)
+        response = HttpResponse(render_receipt(dossier), content_type="text/html; charset=utf-8")
+        response["Content-Language"] = DEFAULT_LANGUAGE
+        response["Content-Security-Policy"] = RECEIPT_CSP
+        response["Cache-Control"] = "private, no-store"
         return response
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False

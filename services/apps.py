@@ -11,3 +11,8 @@ class ServicesConfig(AppConfig):
 
         # The catalog counts towards each language's completeness (`GET languages/`).
         register_translation_source("services", translation_tally)
+
+        from services.translations import register_translatables
+
+        # The catalog's texts in the admin's translator view.
+        register_translatables()

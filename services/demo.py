@@ -98,8 +98,25 @@ PEOPLE: list[dict[str, Any]] = [
 # they are known (check them against the portal before real use); a blank one is better
 # than an invented one, since staff and phones use it to find the procedure on the National
 # Public Service Portal.
+#
+# English texts are written for the project and marked reviewed. The few texts in Tày (tyz)
+# and H'Mông (hmn) are *samples*: demo translations no speaker has checked, kept so that the
+# phones and the translator view have something to show. Each row says so itself in
+# `translation_status`; a sample is never to be presented as reviewed (see
+# common/translations.py), and it does not count in `GET languages/` completeness.
+ENGLISH_REVIEWED = {"en": "reviewed"}
+
 CATEGORIES: list[dict[str, Any]] = [
-    {"code": "civil-status", "name": {"vi": "Hộ tịch", "en": "Civil status"}, "position": 1},
+    {
+        "code": "civil-status",
+        "name": {
+            "vi": "Hộ tịch",
+            "en": "Civil status",
+            "hmn": "Sau npe yug, tuag thiab sib yuav",
+        },
+        "position": 1,
+        "translation_status": {"hmn": "sample"},
+    },
     {"code": "residence", "name": {"vi": "Cư trú", "en": "Residence"}, "position": 2},
     {"code": "certification", "name": {"vi": "Chứng thực", "en": "Certification"}, "position": 3},
     {
@@ -163,13 +180,21 @@ SERVICES: list[dict[str, Any]] = [
         "code": "birth-registration",
         "national_code": "1.001193",
         "category": "civil-status",
-        "name": {"vi": "Đăng ký khai sinh", "en": "Birth registration"},
+        "name": {
+            "vi": "Đăng ký khai sinh",
+            "en": "Birth registration",
+            "tyz": "Đăng ký khai sinh hẩư lục",
+            "hmn": "Sau npe yug me nyuam",
+        },
         "description": {
             "vi": "Đăng ký khai sinh cho trẻ em sinh ra tại xã; cấp bản chính Giấy khai sinh. "
             "Không thu lệ phí khi đăng ký đúng hạn (trong 60 ngày kể từ ngày sinh).",
             "en": "Register the birth of a child born in the commune; the birth certificate "
             "is issued. Free of charge when registered within 60 days of the birth.",
+            "hmn": "Sau npe yug rau me nyuam yug hauv zej zog; tau daim ntawv yug. Tsis them "
+            "nyiaj yog sau npe hauv 60 hnub tom qab yug.",
         },
+        "translation_status": {"tyz": "sample", "hmn": "sample"},
         "level": "commune",
         "processing_days": 1,
         "fee": 0,
@@ -206,7 +231,12 @@ SERVICES: list[dict[str, Any]] = [
         "code": "death-registration",
         "national_code": "1.000656",
         "category": "civil-status",
-        "name": {"vi": "Đăng ký khai tử", "en": "Death registration"},
+        "name": {
+            "vi": "Đăng ký khai tử",
+            "en": "Death registration",
+            "hmn": "Sau npe neeg tuag",
+        },
+        "translation_status": {"hmn": "sample"},
         "description": {
             "vi": "Đăng ký khai tử cho người chết tại xã hoặc có nơi cư trú cuối cùng tại xã; "
             "cấp Trích lục khai tử. Người thân đăng ký trong 15 ngày kể từ ngày chết. "
@@ -730,6 +760,12 @@ SERVICES: list[dict[str, Any]] = [
 ]
 
 
+def translation_status(row: dict[str, Any]) -> dict[str, str]:
+    """The review marks a demo row is seeded with: English reviewed, then what the row itself
+    says (its samples)."""
+    return {**ENGLISH_REVIEWED, **row.get("translation_status", {})}
+
+
 def _unit(key: tuple[str, int] | None) -> AdministrativeUnit | None:
     if key is None:
         return None
@@ -772,11 +808,21 @@ def seed_demo() -> dict[str, int]:
     categories = {}
     for row in CATEGORIES:
         categories[row["code"]], _created = ServiceCategory.objects.update_or_create(
-            code=row["code"], defaults={"name": row["name"], "position": row["position"]}
+            code=row["code"],
+            defaults={
+                "name": row["name"],
+                "position": row["position"],
+                "translation_status": translation_status(row),
+            },
         )
     for row in SERVICES:
         fields = {k: v for k, v in row.items() if k not in ("code", "category")}
         PublicService.objects.update_or_create(
-            code=row["code"], defaults={**fields, "category": categories[row["category"]]}
+            code=row["code"],
+            defaults={
+                **fields,
+                "category": categories[row["category"]],
+                "translation_status": translation_status(row),
+            },
         )
     return {"agencies": len(agencies), "people": len(PEOPLE), "services": len(SERVICES)}

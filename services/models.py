@@ -6,14 +6,22 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.i18n import validate_translations
+from common.i18n import validate_language_code, validate_translations
 from common.models import StoredFile, TimeStampedModel, UUIDModel
+from common.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 
 
 class ServiceCategory(TimeStampedModel):
     code = models.SlugField(_("mã"), max_length=64, unique=True)
     name = models.JSONField(_("tên"), validators=[validate_translations])
     position = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
+    translation_status = models.JSONField(
+        _("translation status"),
+        default=dict,
+        blank=True,
+        validators=[validate_translation_status],
+        help_text=TRANSLATION_STATUS_HELP,
+    )
 
     class Meta:
         verbose_name = _("lĩnh vực")
@@ -53,11 +61,21 @@ class PublicService(TimeStampedModel):
     required_documents = models.JSONField(_("giấy tờ cần nộp"), default=list, blank=True)
     form_schema = models.JSONField(_("mẫu tờ khai (JSON Schema)"), default=dict, blank=True)
     is_active = models.BooleanField(_("đang cung cấp"), default=True)
+    translation_status = models.JSONField(
+        _("translation status"),
+        default=dict,
+        blank=True,
+        validators=[validate_translation_status],
+        help_text=TRANSLATION_STATUS_HELP,
+    )
 
     class Meta:
         verbose_name = _("thủ tục hành chính")
         verbose_name_plural = _("thủ tục hành chính")
         ordering = ("code",)
+        # The translator view (`common.admin_translations`) covers the catalog, feedback
+        # categories and notification texts alike; the right to use it sits here.
+        permissions = [("can_translate", "Can translate texts in the translator view")]
 
     def __str__(self) -> str:
         return str(self.name.get("vi", self.code))
@@ -244,3 +262,56 @@ class ServiceRequestRating(UUIDModel):
                 condition=models.Q(score__gte=1, score__lte=5), name="service_rating_score_1_5"
             )
         ]
+
+
+class AudioHelp(StoredFile):
+    """A short recorded explanation of a service or a category, in one language.
+
+    For people who read little or not at all: a phone plays it beside the text. One per
+    language and parent; the file lives in private storage and leaves through signed links.
+    """
+
+    service = models.ForeignKey(
+        PublicService,
+        verbose_name=_("thủ tục hành chính"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audio_help",
+    )
+    category = models.ForeignKey(
+        ServiceCategory,
+        verbose_name=_("lĩnh vực"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audio_help",
+    )
+    language = models.CharField(_("ngôn ngữ"), max_length=12, validators=[validate_language_code])
+    duration = models.FloatField(_("duration (seconds)"))
+
+    class Meta(StoredFile.Meta):
+        verbose_name = _("audio help")
+        verbose_name_plural = _("audio help")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(service__isnull=False, category__isnull=True)
+                    | models.Q(service__isnull=True, category__isnull=False)
+                ),
+                name="audio_help_one_parent",
+            ),
+            models.UniqueConstraint(
+                fields=("service", "language"),
+                condition=models.Q(service__isnull=False),
+                name="unique_audio_help_per_service_language",
+            ),
+            models.UniqueConstraint(
+                fields=("category", "language"),
+                condition=models.Q(category__isnull=False),
+                name="unique_audio_help_per_category_language",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id or self.category_id} [{self.language}] {self.name}"

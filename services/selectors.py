@@ -1,16 +1,22 @@
 """Every read of services and dossiers a user may make, already scoped."""
 
 import hmac
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency
 from agencies.selectors import agencies_in_scope
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
 from common.text import fold
 from common.tracking import normalize_tracking_code
-from services.models import PublicService, ServiceCategory, ServiceRequest
+from common.translations import counted_translations
+from services.models import PublicService, ServiceCategory, ServiceRequest, ServiceRequestEvent
 
 TRACKING_PREFIX = "DV"
 
@@ -151,17 +157,71 @@ def handling_agency(service: PublicService, commune: AdministrativeUnit) -> Agen
 
 def translation_tally() -> TranslationTally:
     """The catalog's translatable texts for `GET languages/` (two queries): category names,
-    and the names, descriptions and required documents' names of active services."""
+    and the names, descriptions and required documents' names of active services.
+
+    Sample texts (`translation_status` `sample`: unchecked demo text) are not counted.
+    """
     tally = TranslationTally()
-    for name in ServiceCategory.objects.values_list("name", flat=True):
-        tally.add(name)
+    for name, status in ServiceCategory.objects.values_list("name", "translation_status"):
+        tally.add(counted_translations(name, status))
     services = PublicService.objects.filter(is_active=True).values_list(
-        "name", "description", "required_documents"
+        "name", "description", "required_documents", "translation_status"
     )
-    for name, description, documents in services:
-        tally.add(name)
-        tally.add(description)
+    for name, description, documents, status in services:
+        tally.add(counted_translations(name, status))
+        tally.add(counted_translations(description, status))
         for document in documents if isinstance(documents, list) else []:
             if isinstance(document, dict):
-                tally.add(document.get("name"))
+                tally.add(counted_translations(document.get("name"), status))
     return tally
+
+
+def staff_queue(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
+    """The admin's dossier queue: `requests_actionable_by` with what its rows show joined
+    (the applicant's name), so a page costs the same queries however many rows it holds."""
+    return requests_actionable_by(user).select_related("applicant")
+
+
+def with_completed_at(dossiers: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+    """Annotate `completed_at`: when the result was handed over (the `return_result` event)."""
+    handed_over = ServiceRequestEvent.objects.filter(
+        request=OuterRef("pk"), action="return_result"
+    ).order_by("-created_at")
+    return dossiers.annotate(completed_at=Subquery(handed_over.values("created_at")[:1]))
+
+
+def due_soon_limit(now: datetime | None = None) -> datetime:
+    """Dossiers due up to this moment (and not yet overdue) are due soon: 17:00 of the second
+    working day from today, counting today when it is one (today and the next working day)."""
+    today = timezone.localtime(now or timezone.now(), calendar.LOCAL_TZ).date()
+    last_day = calendar.add_working_days(calendar.add_working_days(today, 0), 1)
+    return datetime.combine(last_day, calendar.CLOSING_TIME, tzinfo=calendar.LOCAL_TZ)
+
+
+def assignable_staff(dossier: ServiceRequest) -> QuerySet[Any]:
+    """Active staff members of the dossier's agency, whom `assign` accepts."""
+    User = get_user_model()
+    return (
+        User.objects.filter(is_active=True, is_staff=True, memberships__agency_id=dossier.agency_id)
+        .distinct()
+        .order_by("full_name", "phone")
+    )
+
+
+def forward_targets(dossier: ServiceRequest) -> QuerySet[Agency]:
+    """Agencies `forward` accepts for `dossier`: active, not its own, in the same province's
+    tree or above the current agency (`actions._checked_forward_target`'s rule)."""
+    current = dossier.agency
+    ancestor_ids = [UUID(hex=part) for part in current.path.strip("/").split("/") if part]
+    province = (
+        Agency.objects.filter(pk__in=ancestor_ids, level=Agency.Level.PROVINCE).first()
+        if current.level != Agency.Level.MINISTRY
+        else None
+    )
+    tree_root = province or current
+    return (
+        Agency.objects.filter(is_active=True)
+        .filter(Q(pk__in=ancestor_ids) | Q(path__startswith=tree_root.path))
+        .exclude(pk=current.pk)
+        .order_by("path")
+    )

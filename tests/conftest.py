@@ -1,7 +1,8 @@
 """Shared fixtures: a small world of places and agencies, and named personas.
 
-Tests marked `postgres`, `redis` or `worker` need real services. Locally they skip when a
-service is missing; with REQUIRE_SERVICES=1 (CI) any skip of such a test is a failure.
+Tests marked `postgres`, `redis`, `worker` or `browser` (Chromium) need real services.
+Locally they skip when a service is missing; with REQUIRE_SERVICES=1 (CI) any skip of such a
+test is a failure.
 """
 
 import os
@@ -13,7 +14,7 @@ from rest_framework.test import APIClient
 from agencies.models import Agency, StaffMembership
 from tests import factories as f
 
-SERVICE_MARKERS = ("postgres", "redis", "worker")
+SERVICE_MARKERS = ("postgres", "redis", "worker", "browser")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 

@@ -98,6 +98,20 @@ class FeedbackAttachmentInput(serializers.Serializer):
     )
 
 
+class FeedbackAttachmentUploadInput(serializers.Serializer):
+    upload_id = serializers.UUIDField(
+        help_text=(
+            "A finished resumable upload of yours (`uploads/`, tus). It is inspected like a "
+            "multipart `file` (errors about its content name `file`) and used up: attaching "
+            "it again is a 409 `upload_already_attached`; an unfinished one a 409 "
+            "`upload_incomplete`."
+        )
+    )
+    kind = serializers.ChoiceField(
+        choices=FeedbackAttachment.Kind.choices, help_text="At most 5 photos and 1 voice note."
+    )
+
+
 class FeedbackAttachmentOutput(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=FeedbackAttachment.Kind.choices)

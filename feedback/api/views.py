@@ -1,16 +1,18 @@
 from typing import Any
 
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import AdministrativeUnit
+from common import uploads
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
@@ -60,7 +62,7 @@ def detail_data(view: Any, item: Feedback) -> dict[str, Any]:
     return s.FeedbackDetailOutput(item, context=context).data
 
 
-class FeedbackListCreateView(FieldsMixin, LanguageMixin, generics.GenericAPIView):
+class FeedbackListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
     """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
 
     serializer_class = s.FeedbackOutput
@@ -210,6 +212,7 @@ class FeedbackTransitionView(LanguageMixin, generics.GenericAPIView):
         request=s.FeedbackTransitionInput,
         responses={200: s.FeedbackDetailOutput, 409: CONFLICT_RESPONSE},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         item = get_object_or_404(self.get_queryset(), pk=pk)
         body = s.FeedbackTransitionInput(data=request.data)
@@ -252,6 +255,7 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
         request=None,
         responses={201: s.FeedbackSupportOutput, 409: CONFLICT_RESPONSE},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         item = get_object_or_404(self.get_queryset(), pk=pk)
         actions.support_feedback(request.user, item)
@@ -288,6 +292,7 @@ class FeedbackRatingView(LanguageMixin, generics.GenericAPIView):
         request=s.FeedbackRatingInput,
         responses={201: s.FeedbackRatingOutput, 409: CONFLICT_RESPONSE},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         item = get_object_or_404(self.get_queryset(), pk=pk)
         body = s.FeedbackRatingInput(data=request.data)
@@ -307,7 +312,8 @@ class FeedbackRatingView(LanguageMixin, generics.GenericAPIView):
     methods=["post"],
 )
 class FeedbackAttachmentView(LanguageMixin, generics.GenericAPIView):
-    parser_classes = [MultiPartParser]
+    # Multipart carries the file; JSON names a finished resumable upload.
+    parser_classes = [MultiPartParser, JSONParser]
     throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
     serializer_class = s.FeedbackAttachmentOutput
 
@@ -317,12 +323,17 @@ class FeedbackAttachmentView(LanguageMixin, generics.GenericAPIView):
     @extend_schema(
         summary="Attach a photo or the voice note to a feedback",
         description=(
-            "Multipart form with `file` and `kind`; the author, while the item is submitted or "
-            "in progress. At most 5 photos and 1 voice note (400 `too_many_attachments`)."
+            "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
+            "finished resumable upload (`uploads/`), which is then used up; the author, while "
+            "the item is submitted or in progress. At most 5 photos and 1 voice note (400 "
+            "`too_many_attachments`)."
         ),
         operation_id="feedback_attachments_create",
         tags=["feedback"],
-        request=s.FeedbackAttachmentInput,
+        request={
+            "multipart/form-data": s.FeedbackAttachmentInput,
+            "application/json": s.FeedbackAttachmentUploadInput,
+        },
         responses={
             201: s.FeedbackAttachmentOutput,
             409: CONFLICT_RESPONSE,
@@ -332,14 +343,14 @@ class FeedbackAttachmentView(LanguageMixin, generics.GenericAPIView):
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         item = get_object_or_404(self.get_queryset(), pk=pk)
-        body = s.FeedbackAttachmentInput(data=request.data)
+        multipart = isinstance(request.data, QueryDict)
+        body_class = s.FeedbackAttachmentInput if multipart else s.FeedbackAttachmentUploadInput
+        body = body_class(data=request.data)
         body.is_valid(raise_exception=True)
-        attachment = actions.add_feedback_attachment(
-            request.user,
-            item,
-            kind=body.validated_data["kind"],
-            upload=body.validated_data["file"],
-        )
+        with uploads.attachment_file(request.user, body.validated_data) as file:
+            attachment = actions.add_feedback_attachment(
+                request.user, item, kind=body.validated_data["kind"], upload=file
+            )
         return Response(
             s.FeedbackAttachmentOutput(attachment, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import FieldsMixin, LanguageMixin
+from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.pagination import SyncCursorPagination
 from common.throttling import UserWriteThrottle
@@ -65,7 +65,7 @@ class InboxPagination(SyncCursorPagination):
     sync_kind = "notification"
 
 
-class InboxView(FieldsMixin, LanguageMixin, GenericAPIView):
+class InboxView(ETagMixin, FieldsMixin, LanguageMixin, GenericAPIView):
     serializer_class = s.InboxNotificationSerializer
     pagination_class = InboxPagination
 

@@ -10,7 +10,13 @@ from rest_framework.exceptions import ErrorDetail
 
 from common.files import signed_url
 from common.i18n import translate
-from services.models import ServiceRequest, ServiceRequestAttachment, SupplementItemKind
+from services.audio_help import prefetched_audio_help
+from services.models import (
+    AudioHelp,
+    ServiceRequest,
+    ServiceRequestAttachment,
+    SupplementItemKind,
+)
 
 
 class TranslatedField(serializers.Field):
@@ -30,6 +36,41 @@ extend_schema_field(OpenApiTypes.STR)(TranslatedField)
 class ServiceCategoryOutput(serializers.Serializer):
     code = serializers.SlugField()
     name = TranslatedField()
+
+
+class AudioHelpOutput(serializers.Serializer):
+    language = serializers.CharField(
+        help_text="The recording's language: the answer's, or `vi` when there is none in it."
+    )
+    url = serializers.SerializerMethodField(
+        help_text="Signed download link, valid for a few minutes."
+    )
+    duration = serializers.FloatField(help_text="Seconds.")
+    content_type = serializers.CharField(help_text="Detected from the content, e.g. audio/mp4.")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: AudioHelp) -> str:
+        return signed_url(self.context.get("request"), obj) or ""
+
+
+# `audio_help` of a service or a category fetched with `services.audio_help.with_audio_help`
+# (a comment, not a docstring: the schema would show it as the description of every output).
+class AudioHelpMixin(serializers.Serializer):
+    audio_help = serializers.SerializerMethodField(
+        help_text=(
+            "A short recorded explanation in the answer's language (else in Vietnamese), "
+            "or null when there is none."
+        )
+    )
+
+    @extend_schema_field(AudioHelpOutput(allow_null=True))
+    def get_audio_help(self, obj: Any) -> dict[str, Any] | None:
+        audio = prefetched_audio_help(obj, self.context.get("language", "vi"))
+        return AudioHelpOutput(audio, context=self.context).data if audio is not None else None
+
+
+class ServiceCategoryListOutput(ServiceCategoryOutput, AudioHelpMixin):
+    """A category of the catalog, with its recorded explanation."""
 
 
 class ServiceRefOutput(serializers.Serializer):
@@ -68,7 +109,7 @@ class PublicServiceOutput(serializers.Serializer):
     online_level = serializers.CharField()
 
 
-class PublicServiceDetailOutput(PublicServiceOutput):
+class PublicServiceDetailOutput(PublicServiceOutput, AudioHelpMixin):
     national_code = serializers.CharField()
     description = TranslatedField()
     required_documents = RequiredDocumentOutput(many=True)
@@ -137,6 +178,21 @@ class ServiceRequestAttachmentInput(serializers.Serializer):
             "document (image or PDF), photo (image), audio: by the applicant while the "
             "dossier is open; result (image or PDF): by staff while in progress or ready."
         ),
+    )
+
+
+class ServiceRequestAttachmentUploadInput(serializers.Serializer):
+    upload_id = serializers.UUIDField(
+        help_text=(
+            "A finished resumable upload of yours (`uploads/`, tus). It is inspected like a "
+            "multipart `file` (errors about its content name `file`) and used up: attaching "
+            "it again is a 409 `upload_already_attached`; an unfinished one a 409 "
+            "`upload_incomplete`."
+        )
+    )
+    kind = serializers.ChoiceField(
+        choices=ServiceRequestAttachment.Kind.choices,
+        help_text="As for a multipart upload.",
     )
 
 

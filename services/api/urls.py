@@ -1,6 +1,6 @@
 from django.urls import path
 
-from services.api import receipt_views, views
+from services.api import receipt_views, stats_views, views
 
 urlpatterns = [
     path("service-categories/", views.ServiceCategoryListView.as_view(), name="service-categories"),
@@ -29,5 +29,10 @@ urlpatterns = [
         "requests/<uuid:pk>/attachments/",
         views.ServiceRequestAttachmentView.as_view(),
         name="request-attachments",
+    ),
+    path(
+        "stats/agencies/<uuid:pk>/",
+        stats_views.AgencyStatsView.as_view(),
+        name="stats-agency",
     ),
 ]

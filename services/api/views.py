@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -15,12 +16,13 @@ from drf_standardized_errors.openapi_serializers import (
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import AdministrativeUnit
+from common import uploads
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
@@ -30,7 +32,7 @@ from common.throttling import (
     TrackingCodeRateThrottle,
     UserWriteThrottle,
 )
-from services import actions, selectors
+from services import actions, audio_help, selectors
 from services.api import serializers as s
 from services.models import PublicService, ServiceRequest
 
@@ -48,11 +50,11 @@ class ServiceCategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.Li
     """Categories of the catalog, in the order the catalog shows them. A phone keeps them."""
 
     permission_classes = [AllowAny]
-    serializer_class = s.ServiceCategoryOutput
+    serializer_class = s.ServiceCategoryListOutput
     pagination_class = CategoryPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.categories()
+        return audio_help.with_audio_help(selectors.categories(), self.get_language())
 
 
 # Longer input is no name of a service, only work for the server.
@@ -120,14 +122,14 @@ class PublicServiceDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.Re
     lookup_field = "code"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.active_services()
+        return audio_help.with_audio_help(selectors.active_services(), self.get_language())
 
 
 class RequestPagination(SyncCursorPagination):
     sync_kind = "service_request"
 
 
-class ServiceRequestListCreateView(FieldsMixin, LanguageMixin, generics.GenericAPIView):
+class ServiceRequestListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
     serializer_class = s.ServiceRequestOutput
@@ -268,6 +270,7 @@ class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
         request=s.ServiceRequestTransitionInput,
         responses={200: s.ServiceRequestDetailOutput, 409: CONFLICT_RESPONSE},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         dossier = get_object_or_404(self.get_queryset(), pk=pk)
         body = s.ServiceRequestTransitionInput(data=request.data)
@@ -315,6 +318,7 @@ class ServiceRequestRatingView(LanguageMixin, generics.GenericAPIView):
         request=s.ServiceRequestRatingInput,
         responses={201: s.ServiceRequestRatingOutput, 409: CONFLICT_RESPONSE},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         dossier = get_object_or_404(self.get_queryset(), pk=pk)
         body = s.ServiceRequestRatingInput(data=request.data)
@@ -378,8 +382,8 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
     methods=["post"],
 )
 class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
-    # Uploads only here: the API's default parser is JSON.
-    parser_classes = [MultiPartParser]
+    # Multipart only here (the API's default parser is JSON); JSON names a finished upload.
+    parser_classes = [MultiPartParser, JSONParser]
     throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
     serializer_class = s.ServiceRequestAttachmentOutput
 
@@ -389,7 +393,9 @@ class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
     @extend_schema(
         summary="Attach a file to a dossier",
         description=(
-            "Multipart form with `file` and `kind`. The type is detected from the content; "
+            "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
+            "finished resumable upload (`uploads/`), which is then used up. The type is "
+            "detected from the content; "
             "a file that is not what it claims is refused (400 `unsupported_file_type`), as is "
             "one over the size cap (413 `file_too_large`). The applicant attaches documents, "
             "photos and voice notes while the dossier is open; staff of the handling agency "
@@ -399,7 +405,10 @@ class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
         ),
         operation_id="requests_attachments_create",
         tags=["requests"],
-        request=s.ServiceRequestAttachmentInput,  # multipart/form-data: the only parser here
+        request={
+            "multipart/form-data": s.ServiceRequestAttachmentInput,
+            "application/json": s.ServiceRequestAttachmentUploadInput,
+        },
         responses={
             201: s.ServiceRequestAttachmentOutput,
             403: OpenApiResponse(
@@ -413,14 +422,16 @@ class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         dossier = get_object_or_404(self.get_queryset(), pk=pk)
-        body = s.ServiceRequestAttachmentInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        attachment = actions.add_request_attachment(
-            request.user,
-            dossier,
-            kind=body.validated_data["kind"],
-            upload=body.validated_data["file"],
+        multipart = isinstance(request.data, QueryDict)
+        body_class = (
+            s.ServiceRequestAttachmentInput if multipart else s.ServiceRequestAttachmentUploadInput
         )
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        with uploads.attachment_file(request.user, body.validated_data) as file:
+            attachment = actions.add_request_attachment(
+                request.user, dossier, kind=body.validated_data["kind"], upload=file
+            )
         context = self.get_serializer_context()
         return Response(
             s.ServiceRequestAttachmentOutput(attachment, context=context).data,

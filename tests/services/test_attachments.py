@@ -172,12 +172,16 @@ def test_bad_forms_name_the_field(dossier, citizen_a, body, attr):
     assert {e["attr"] for e in response.json()["errors"]} == {attr}
 
 
-def test_only_multipart_is_accepted(dossier, citizen_a):
-    response = client_for(citizen_a).post(
-        f"/api/v1/requests/{dossier.pk}/attachments/", {"kind": "photo"}, format="json"
-    )
+def test_only_multipart_or_json_naming_an_upload_is_accepted(dossier, citizen_a):
+    client = client_for(citizen_a)
+    url = f"/api/v1/requests/{dossier.pk}/attachments/"
+    form = client.post(url, "kind=photo", content_type="application/x-www-form-urlencoded")
+    # JSON carries no file: it names a finished resumable upload (tests/common/test_uploads.py).
+    json_without_upload = client.post(url, {"kind": "photo"}, format="json")
 
-    assert response.status_code == 415
+    assert form.status_code == 415
+    assert json_without_upload.status_code == 400
+    assert {e["attr"] for e in json_without_upload.json()["errors"]} == {"upload_id"}
 
 
 def test_a_foreign_citizen_can_neither_attach_nor_see_attachments(dossier, citizen_a, citizen_b):

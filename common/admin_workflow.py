@@ -1,0 +1,424 @@
+"""The staff work queue in the admin: one mechanism for dossiers and feedback.
+
+A queue is a `WorkflowAdmin`: a read-only, rank-opened admin whose rows come from a scoped
+selector, plus
+
+- a page per state-machine action (`<pk>/actions/<action>/`) with a small Django form; the
+  form only gathers input, and the admin hands it to the same action function the API calls,
+  so events, audit entries and notifications happen exactly as through the API;
+- buttons on the detail page for the actions allowed *now*;
+- bulk transitions of selected rows (`bulk_transition`) and a CSV export of the selection
+  that leaves personal data out and is recorded in the audit log.
+
+Nothing here knows about dossiers or feedback: each app's admin says which actions exist,
+which are allowed, how to apply one and which columns to export.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import APIException
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+from common import audit
+from common.admin_access import RankScopedAdmin
+from common.i18n import translate
+
+
+class WorkflowForm(forms.Form):
+    """The input of one action. Subclasses declare fields and `action_kwargs()`: the keyword
+    arguments of the action function. `obj` and `user` let a form build its choices."""
+
+    # Shown as the page's title and on the detail page's button.
+    title: Any = ""
+    # A one-line explanation above the form, e.g. what the citizen will be told.
+    help_text: Any = ""
+
+    def __init__(self, *args: Any, obj: Any, user: Any, **kwargs: Any) -> None:
+        self.obj = obj
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {}
+
+
+class ConfirmForm(WorkflowForm):
+    """An action that needs nothing but a confirmation."""
+
+
+def _flatten_detail(detail: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted field path, message) pairs of a DRF error detail, however nested."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            yield from _flatten_detail(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(detail, list):
+        for value in detail:
+            yield from _flatten_detail(value, prefix)
+    else:
+        yield prefix, str(detail)
+
+
+def add_domain_error(form: forms.Form, error: APIException) -> None:
+    """Show what an action refused as form errors: on the field it names, else on top."""
+    if isinstance(error, ApiValidationError):
+        for field, message in _flatten_detail(error.detail):
+            name = field.split(".", 1)[0]
+            form.add_error(name if name in form.fields else None, message)
+    else:
+        form.add_error(None, str(error.detail))
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: str
+    value: Callable[[Any], Any]
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        # Local office time, which spreadsheets read as a date without a time-zone suffix.
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+class _Echo:
+    """A file-like object whose `write` hands the line back, for streaming csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def bulk_transition(action: str, description: Any, name: str) -> Callable[..., None]:
+    """An admin action applying `action` to each selected row the user may apply it to now.
+
+    Rows in another state are skipped and listed; each row goes through the same action
+    function (and its own transaction) as a single transition.
+    """
+
+    def run(modeladmin: WorkflowAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        done: list[str] = []
+        skipped: list[str] = []
+        for obj in queryset:
+            if action not in modeladmin.workflow_allowed(request, obj):
+                skipped.append(str(obj))
+                continue
+            try:
+                modeladmin.workflow_apply(request, obj, action, {})
+            except APIException:
+                skipped.append(str(obj))
+            else:
+                done.append(str(obj))
+        if done:
+            modeladmin.message_user(
+                request,
+                gettext("%(action)s: %(count)s done.")
+                % {"action": description, "count": len(done)},
+                messages.SUCCESS,
+            )
+        if skipped:
+            modeladmin.message_user(
+                request,
+                gettext("%(count)s skipped (not in a state that allows it): %(codes)s")
+                % {"count": len(skipped), "codes": ", ".join(skipped)},
+                messages.WARNING,
+            )
+
+    run.__name__ = name
+    return admin.action(description=description)(run)
+
+
+class WorkflowAdmin(RankScopedAdmin):
+    """A read-only queue of one kind of case; every change goes through its action function.
+
+    Subclasses set `workflow_forms` (action name → form class) and implement
+    `workflow_allowed`, `workflow_apply` and `export_columns`; they scope `get_queryset`.
+    """
+
+    workflow_forms: dict[str, type[WorkflowForm]] = {}
+    # Actions shown as red buttons (they end the case).
+    workflow_final_actions: tuple[str, ...] = ()
+    export_columns: tuple[ExportColumn, ...] = ()
+    change_form_template = "admin/workflow/change_form.html"
+    change_list_template = "admin/workflow/change_list.html"
+    action_form_template = "admin/workflow/action_form.html"
+    actions = ["export_csv"]
+
+    # -- what each queue says -------------------------------------------------------------
+
+    def workflow_allowed(self, request: HttpRequest, obj: Any) -> list[str]:
+        """The actions the user may apply to `obj` now (the action module's own answer)."""
+        raise NotImplementedError
+
+    def workflow_apply(
+        self, request: HttpRequest, obj: Any, action: str, data: dict[str, Any]
+    ) -> None:
+        """Apply `action` with the form's `action_kwargs()`; raises the domain errors."""
+        raise NotImplementedError
+
+    def record_detail_read(self, request: HttpRequest, obj: Any) -> None:
+        """Audit a staff read of the detail page (personal data); once per GET."""
+
+    def workflow_links(self, request: HttpRequest, obj: Any) -> list[tuple[str, str]]:
+        """Extra (label, url) links beside the action buttons, e.g. a printable receipt."""
+        return []
+
+    def export_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """The selection as the export reads it (annotations, joins)."""
+        return queryset
+
+    # -- no hand edits --------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Even a superuser: the status and what it implies change only through the actions.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # -- pages ----------------------------------------------------------------------------
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def get_urls(self) -> list[Any]:
+        own = [
+            path(
+                "<path:object_id>/actions/<str:action>/",
+                self.admin_site.admin_view(self.workflow_action_view),
+                name=self._url_name("workflow_action"),
+            )
+        ]
+        # Before the default URLs: their `<path:object_id>/` would swallow ours.
+        return own + super().get_urls()
+
+    def workflow_action_url(self, obj: Any, action: str) -> str:
+        return reverse(
+            f"admin:{self._url_name('workflow_action')}",
+            args=[obj.pk, action],
+            current_app=self.admin_site.name,
+        )
+
+    def _change_url(self, obj: Any) -> str:
+        return reverse(
+            f"admin:{self._url_name('change')}", args=[obj.pk], current_app=self.admin_site.name
+        )
+
+    def _changelist_url(self) -> str:
+        return reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
+
+    def workflow_buttons(self, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
+        allowed = self.workflow_allowed(request, obj)
+        return [
+            {
+                "action": action,
+                "label": form_class.title,
+                "url": self.workflow_action_url(obj, action),
+                "final": action in self.workflow_final_actions,
+            }
+            for action, form_class in self.workflow_forms.items()
+            if action in allowed
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if obj is not None and self.has_view_permission(request, obj):
+            context["workflow_buttons"] = self.workflow_buttons(request, obj)
+            context["workflow_links"] = self.workflow_links(request, obj)
+        response = super().change_view(request, object_id, form_url, context)
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and original is not None:
+            self.record_detail_read(request, original)
+        return response
+
+    def workflow_action_view(
+        self, request: HttpRequest, object_id: str, action: str
+    ) -> HttpResponse:
+        form_class = self.workflow_forms.get(action)
+        obj = self.get_object(request, unquote(object_id))
+        # Out of scope and unknown look alike: nothing here.
+        if obj is None or form_class is None:
+            raise Http404
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        if action not in self.workflow_allowed(request, obj):
+            self.message_user(
+                request,
+                gettext("This action is not available for %(object)s now.") % {"object": obj},
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(self._change_url(obj))
+        if request.method == "POST":
+            form = form_class(request.POST, request.FILES, obj=obj, user=request.user)
+            if form.is_valid():
+                try:
+                    self.workflow_apply(request, obj, action, form.action_kwargs())
+                except APIException as error:
+                    add_domain_error(form, error)
+                else:
+                    self.message_user(
+                        request,
+                        gettext("%(action)s: done for %(object)s.")
+                        % {"action": form_class.title, "object": obj},
+                        messages.SUCCESS,
+                    )
+                    # A forwarded case may have left the user's scope: back to the queue.
+                    if self.get_queryset(request).filter(pk=obj.pk).exists():
+                        return HttpResponseRedirect(self._change_url(obj))
+                    return HttpResponseRedirect(self._changelist_url())
+        else:
+            form = form_class(obj=obj, user=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": form_class.title,
+            "subtitle": str(obj),
+            "form": form,
+            "action": action,
+            "help_text": form_class.help_text,
+            "change_url": self._change_url(obj),
+            "changelist_url": self._changelist_url(),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, self.action_form_template, context)
+
+    # -- export ---------------------------------------------------------------------------
+
+    @admin.action(description=_("Export selected to CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> StreamingHttpResponse:
+        """Stream the selection as CSV (UTF-8 with BOM, so Excel reads Vietnamese), after one
+        audit entry per agency whose cases it holds: {model, count, filters}."""
+        queryset = self.export_queryset(queryset)
+        model = queryset.model
+        counts = queryset.order_by().values_list("agency_id").annotate(count=Count("pk"))
+        filters = {key: value for key, value in request.GET.items()}
+        agency_model: type[models.Model] = model._meta.get_field("agency").related_model  # type: ignore[assignment]
+        per_agency = dict(counts)
+        for agency in agency_model._default_manager.filter(pk__in=per_agency):
+            audit.record(
+                request.user,
+                "export_csv",
+                agency,
+                agency_id=agency.pk,
+                details={
+                    "model": model._meta.label_lower,
+                    "count": per_agency[agency.pk],
+                    "filters": filters,
+                },
+            )
+        columns = self.export_columns
+
+        def lines() -> Iterable[str]:
+            writer = csv.writer(_Echo())
+            yield codecs.BOM_UTF8.decode("utf-8")
+            yield writer.writerow([column.header for column in columns])
+            for obj in queryset.iterator(chunk_size=500):
+                yield writer.writerow([_csv_value(column.value(obj)) for column in columns])
+
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{model._meta.model_name}-{stamp}.csv"'
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+def schema_rows(schema: Any, data: Any, language: str, prefix: str = "") -> list[tuple[str, str]]:
+    """(label, value) lines of a JSON form for people: labels from the schema's `title`s
+    (nested ones joined with ›), falling back to the key; values as plain text."""
+    rows: list[tuple[str, str]] = []
+    if not isinstance(data, dict):
+        return [(prefix or "—", "" if data is None else str(data))]
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    if not isinstance(properties, dict):
+        properties = {}
+    for key, value in data.items():
+        spec = properties.get(key, {})
+        title = translate(spec.get("title") if isinstance(spec, dict) else None, language)
+        label = f"{prefix} › {title or key}" if prefix else (title or key)
+        if isinstance(value, dict):
+            rows.extend(schema_rows(spec, value, language, label))
+        elif isinstance(value, list):
+            rows.append((label, ", ".join(str(v) for v in value)))
+        elif isinstance(value, bool):
+            rows.append((label, gettext("Yes") if value else gettext("No")))
+        else:
+            rows.append((label, "" if value is None else str(value)))
+    return rows
+
+
+def schema_fields(
+    schema: Any, language: str, prefix: str = "", label: str = ""
+) -> list[tuple[str, str]]:
+    """(dotted path, label) of every leaf field a JSON Schema form declares, in order."""
+    fields: list[tuple[str, str]] = []
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return fields
+    for key, spec in properties.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        title = translate(spec.get("title") if isinstance(spec, dict) else None, language) or key
+        full = f"{label} › {title}" if label else title
+        if isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
+            fields.extend(schema_fields(spec, language, dotted, full))
+        else:
+            fields.append((dotted, full))
+    return fields
+
+
+def table(rows: Iterable[Iterable[Any]], headers: Iterable[Any] = ()) -> str:
+    """A small HTML table of escaped cells (cells already marked safe stay as they are)."""
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    if not body:
+        return format_html("<p>{}</p>", gettext("None"))
+    return format_html(
+        '<table class="workflow-table">{}<tbody>{}</tbody></table>',
+        format_html("<thead><tr>{}</tr></thead>", head) if head else "",
+        body,
+    )

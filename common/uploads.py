@@ -1,0 +1,308 @@
+"""Resumable uploads (tus 1.0.0, core + creation + termination): the writes and reads.
+
+A phone on a weak line sends a big file in pieces. It creates an upload with the total
+length, PATCHes bytes at the offset the server reports, and after a dropped connection asks
+(HEAD) how far the server got and carries on from there. The finished upload is attached to
+a dossier or a feedback by its id, where it is inspected exactly like a multipart file.
+
+The bytes go to a partial file of their own under MEDIA_ROOT/uploads-partial, which no URL
+serves. A chunk is written at the offset the row records, under the row's lock, and the row
+moves forward in the same transaction: two PATCHes at one offset cannot both land, and bytes
+written by a request that then failed are simply overwritten by the next one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
+
+from common import files
+from common.exceptions import Conflict
+from common.models import Upload
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = ("creation", "termination")
+# An unfinished upload lives this long after its last piece; a finished one waits as long
+# to be attached.
+EXPIRY = timedelta(hours=24)
+METADATA_MAX_LENGTH = 4096
+_METADATA_KEY = re.compile(r"[\x21-\x7e]+")
+_COPY_BUFFER = 256 * 1024
+
+
+class UnsupportedTusVersion(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("This server speaks tus version 1.0.0 only (header Tus-Resumable).")
+    default_code = "unsupported_tus_version"
+
+
+class UploadOffsetMismatch(Conflict):
+    default_detail = _(
+        "Upload-Offset does not match the bytes received so far; ask with HEAD and resume "
+        "from there."
+    )
+    default_code = "upload_offset_mismatch"
+
+
+class UploadLengthExceeded(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("These bytes would go past the length declared for the upload.")
+    default_code = "upload_length_exceeded"
+
+
+class UploadIncomplete(Conflict):
+    default_detail = _("The upload is not finished yet.")
+    default_code = "upload_incomplete"
+
+
+class UploadAlreadyAttached(Conflict):
+    default_detail = _("This upload has already been attached.")
+    default_code = "upload_already_attached"
+
+
+def max_size() -> int:
+    """The largest upload accepted: the largest cap of any file kind (`common.files`)."""
+    return max(files.size_limit(kind) for kind in files.KINDS)
+
+
+def partial_path(upload: Upload) -> str:
+    """Where the upload's bytes are kept; read per call, MEDIA_ROOT may change in tests."""
+    return os.path.join(settings.MEDIA_ROOT, "uploads-partial", f"{upload.pk.hex}.part")
+
+
+def _header_error(header: str, message: Any, code: str = "invalid") -> ValidationError:
+    return ValidationError({header: [ErrorDetail(str(message), code=code)]})
+
+
+def parse_length(raw: str | None) -> int:
+    """The `Upload-Length` header: a non-negative integer no larger than `max_size()`."""
+    if raw is None or raw.strip() == "":
+        raise _header_error(
+            "Upload-Length",
+            _("Upload-Length is required (deferred length is not supported)."),
+            "required",
+        )
+    if not raw.strip().isdigit():
+        raise _header_error("Upload-Length", _("Upload-Length must be a whole number of bytes."))
+    length = int(raw.strip())
+    if length > max_size():
+        raise files.FileTooLarge(
+            {
+                "Upload-Length": [
+                    ErrorDetail(
+                        str(
+                            _("The file is larger than %(mb)s MB.")
+                            % {"mb": round(max_size() / 2**20, 1)}
+                        ),
+                        code="file_too_large",
+                    )
+                ]
+            }
+        )
+    return length
+
+
+def parse_offset(raw: str | None) -> int:
+    """The `Upload-Offset` header of a PATCH: a non-negative integer."""
+    if raw is None or not raw.strip().isdigit():
+        raise _header_error(
+            "Upload-Offset", _("Upload-Offset must be a whole number of bytes."), "required"
+        )
+    return int(raw.strip())
+
+
+def parse_metadata(raw: str | None) -> dict[str, str]:
+    """`Upload-Metadata`: comma-separated `key base64(value)` pairs, the value optional.
+
+    Values are decoded as UTF-8 (file names are often Vietnamese). Raises a 400 on the
+    header for a malformed list, a duplicate key or a value that is not base64 text.
+    """
+    if raw is None or not raw.strip():
+        return {}
+    if len(raw) > METADATA_MAX_LENGTH:
+        raise _header_error("Upload-Metadata", _("Upload-Metadata is too long."), "max_length")
+    metadata: dict[str, str] = {}
+    for pair in raw.split(","):
+        key, _space, encoded = pair.strip().partition(" ")
+        if not _METADATA_KEY.fullmatch(key) or key in metadata or " " in encoded.strip():
+            raise _header_error("Upload-Metadata", _("Upload-Metadata is malformed."))
+        try:
+            metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise _header_error(
+                "Upload-Metadata", _("Upload-Metadata values must be base64-encoded UTF-8.")
+            ) from exc
+    return metadata
+
+
+def uploads_of(user: Any) -> QuerySet[Upload]:
+    """The caller's uploads that are still alive; anyone else's do not exist for them."""
+    if not getattr(user, "is_authenticated", False):
+        return Upload.objects.none()
+    return Upload.objects.filter(owner=user, expires_at__gt=timezone.now())
+
+
+def _open_upload(user: Any, upload_id: Any, *, lock: bool = False) -> Upload:
+    """The caller's live, not yet attached upload, or a 404."""
+    uploads = uploads_of(user).filter(attached_at__isnull=True)
+    if lock:
+        uploads = uploads.select_for_update()
+    upload = uploads.filter(pk=upload_id).first()
+    if upload is None:
+        raise NotFound()
+    return upload
+
+
+def get_upload(user: Any, upload_id: UUID) -> Upload:
+    """For HEAD: the caller's upload that is still receiving or waiting to be attached."""
+    return _open_upload(user, upload_id)
+
+
+def create_upload(user: Any, *, length: int, metadata: dict[str, str]) -> Upload:
+    """Start an upload of `length` bytes for `user`; the partial file exists from now on.
+
+    `metadata` is what the client sent in Upload-Metadata; `filename` and `filetype` are
+    kept (cut to their columns) to name the attachment later. Nothing else is trusted.
+    """
+    upload = Upload.objects.create(
+        owner=user,
+        length=length,
+        filename=metadata.get("filename", "")[:255],
+        filetype=metadata.get("filetype", "")[:100],
+        expires_at=timezone.now() + EXPIRY,
+    )
+    path = partial_path(upload)
+    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+    try:
+        with open(path, "wb"):
+            pass
+        os.chmod(path, 0o640)
+    except BaseException:
+        upload.delete()
+        raise
+    return upload
+
+
+def append_chunk(user: Any, upload_id: UUID, *, offset: int, chunk: File) -> Upload:
+    """Write `chunk` at `offset` of the caller's upload and move its offset on.
+
+    404 for an upload that is not the caller's, expired or already attached; 409
+    `upload_offset_mismatch` unless `offset` is exactly the bytes received so far; 400
+    `upload_length_exceeded` for bytes past the declared length. The row is locked while
+    the bytes are written, so of two PATCHes at the same offset only the first lands.
+    A short chunk (the connection dropped) is kept: the client resumes after it.
+    """
+    size = chunk.size or 0
+    with transaction.atomic():
+        upload = _open_upload(user, upload_id, lock=True)
+        if offset != upload.offset:
+            raise UploadOffsetMismatch()
+        if offset + size > upload.length:
+            raise UploadLengthExceeded()
+        # Conditional on the offset read above: where the database ignores FOR UPDATE
+        # (SQLite), this write is what serialises two PATCHes at the same offset.
+        moved = Upload.objects.filter(pk=upload.pk, offset=offset).update(
+            offset=offset + size,
+            expires_at=timezone.now() + EXPIRY,
+            updated_at=timezone.now(),
+        )
+        if not moved:
+            raise UploadOffsetMismatch()
+        if size:
+            _write_at(partial_path(upload), offset, chunk)
+        upload.refresh_from_db()
+    return upload
+
+
+def _write_at(path: str, offset: int, chunk: File) -> None:
+    # Written at the recorded offset and cut there: whatever a failed request left behind
+    # the offset is overwritten, never appended to.
+    with open(path, "r+b") as target:
+        target.seek(offset)
+        chunk.seek(0)
+        for piece in chunk.chunks(_COPY_BUFFER):
+            target.write(piece)
+        target.truncate()
+        target.flush()
+        os.fsync(target.fileno())
+
+
+def terminate_upload(user: Any, upload_id: UUID) -> None:
+    """Delete the caller's upload and its bytes (tus termination); 404 if there is none."""
+    with transaction.atomic():
+        upload = _open_upload(user, upload_id, lock=True)
+        path = partial_path(upload)
+        upload.delete()
+        transaction.on_commit(lambda: _remove(path))
+
+
+@contextmanager
+def finished_upload(user: Any, upload_id: Any) -> Iterator[File]:
+    """The caller's finished upload as a file, consumed if the block completes.
+
+    Use it around the action that attaches the file: it runs in one transaction with the
+    upload's row locked, so an upload is attached once, and a failing attach (a 400 from
+    the inspection, a 403, a full dossier) leaves it to be attached again. 404 when the
+    upload is not the caller's or has expired; 409 `upload_incomplete` while bytes are
+    missing; 409 `upload_already_attached` the second time.
+    """
+    with transaction.atomic():
+        upload = uploads_of(user).select_for_update().filter(pk=upload_id).first()
+        if upload is None:
+            raise NotFound(_("No upload with this id."))
+        if upload.attached_at is not None:
+            raise UploadAlreadyAttached()
+        if not upload.is_finished:
+            raise UploadIncomplete()
+        path = partial_path(upload)
+        with open(path, "rb") as source:
+            yield File(source, name=upload.filename or "upload")
+        upload.attached_at = timezone.now()
+        upload.save(update_fields=["attached_at", "updated_at"])
+        # The attachment holds its own (inspected, re-encoded) copy now.
+        transaction.on_commit(lambda: _remove(path))
+
+
+def purge_expired() -> int:
+    """Delete uploads past their expiry, attached or not, with their bytes; returns how many."""
+    now = timezone.now()
+    purged = 0
+    for upload in Upload.objects.filter(expires_at__lte=now).only("pk"):
+        # Conditional: a PATCH that landed meanwhile moved the expiry and keeps the upload.
+        deleted, _detail = Upload.objects.filter(pk=upload.pk, expires_at__lte=now).delete()
+        if deleted:
+            _remove(partial_path(upload))
+            purged += 1
+    return purged
+
+
+def _remove(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.remove(path)
+
+
+@contextmanager
+def attachment_file(user: Any, data: dict[str, Any]) -> Iterator[Any]:
+    """The file an attachment request names: its multipart `file`, or the finished upload
+    `upload_id` (consumed if the block completes, see `finished_upload`)."""
+    if data.get("upload_id") is None:
+        yield data["file"]
+        return
+    with finished_upload(user, data["upload_id"]) as file:
+        yield file

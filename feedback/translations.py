@@ -1,0 +1,17 @@
+"""Feedback categories in the translator view (`common.translations`)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from common import translations
+from feedback.models import FeedbackCategory
+
+
+def register_translatables() -> None:
+    translations.register(
+        translations.JsonTranslatable(
+            "feedback_category",
+            _("Feedback categories"),
+            FeedbackCategory,
+            fields=[translations.JsonText("name", _("Name"))],
+        )
+    )
