@@ -1,6 +1,9 @@
 """Every read of agencies, and the one place that decides which agencies a staff member
 may see and act for (DESIGN's ranked roles)."""
 
+from typing import Any
+from uuid import UUID
+
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -133,3 +136,13 @@ def administrative_units_administered_by(user) -> QuerySet[AdministrativeUnit]: 
     units = agencies_administered_by(user).exclude(administrative_unit=None)
     unit_ids = units.values("administrative_unit_id")
     return AdministrativeUnit.objects.filter(Q(pk__in=unit_ids) | Q(parent_id__in=unit_ids))
+
+
+def staff_covering(agency: Agency) -> set[Any]:
+    """Ids of the users whose scope takes in `agency`: its own members, and the managers and
+    admins of it or of any agency above it (the mirror of `agencies_in_scope`)."""
+    lineage = [UUID(hex=part) for part in agency.path.strip("/").split("/") if part]
+    memberships = StaffMembership.objects.filter(
+        Q(agency_id=agency.pk) | (Q(agency_id__in=lineage) & ~Q(role=StaffMembership.Role.OFFICER))
+    )
+    return set(memberships.values_list("user_id", flat=True))

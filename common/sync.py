@@ -28,6 +28,7 @@ So a phone that always sends back the `server_time` of its last completed walk m
 what it may see twice are items stamped within the margin, which it simply overwrites.
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -108,10 +109,23 @@ def record_removal(kind: str, object_id: Any, user: Any = None) -> SyncRemoval:
     """Note that an item left someone's view, so their next sync reports it in `removed`.
 
     `object_id` is the id the API shows for the item (`str(pk)`, or the code of a service);
-    `user` None means the item left everyone's view. Call it inside the transaction that
-    removes the item, so the note and the change commit together.
+    `user` (a user or a user id) None means the item left everyone's view. Call it inside the
+    transaction that removes the item, so the note and the change commit together.
     """
-    return SyncRemoval.objects.create(kind=kind, object_id=str(object_id), user=user)
+    user_id = getattr(user, "pk", user)
+    return SyncRemoval.objects.create(kind=kind, object_id=str(object_id), user_id=user_id)
+
+
+def record_scope_loss(
+    kind: str, object_id: Any, lost_by: Iterable[Any], keep: Iterable[Any] = ()
+) -> None:
+    """Note a removal for each user id in `lost_by` but not in `keep` (e.g. the staff of an
+    agency a dossier was forwarded away from, minus its applicant)."""
+    kept = set(keep)
+    SyncRemoval.objects.bulk_create(
+        SyncRemoval(kind=kind, object_id=str(object_id), user_id=user_id)
+        for user_id in sorted(set(lost_by) - kept, key=str)
+    )
 
 
 def removed_since(kind: str, since: datetime, user: Any) -> list[str]:

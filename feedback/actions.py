@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
-from agencies.selectors import agencies_in_scope
+from agencies.selectors import agencies_in_scope, staff_covering
 from common import audit, files
 from common.exceptions import Conflict, InvalidTransition, NotAllowed
+from common.sync import record_scope_loss
 from common.tracking import new_tracking_code
 from feedback.models import (
     Feedback,
@@ -319,7 +320,10 @@ def _add_support(item: Feedback, user) -> bool:  # type: ignore[no-untyped-def]
             FeedbackSupport.objects.create(feedback=item, user=user)
     except IntegrityError:
         return False
-    Feedback.objects.filter(pk=item.pk).update(support_count=F("support_count") + 1)
+    # `updated_at` moves too, so the author's phone hears of the new count in its next sync.
+    Feedback.objects.filter(pk=item.pk).update(
+        support_count=F("support_count") + 1, updated_at=timezone.now()
+    )
     return True
 
 
@@ -362,6 +366,13 @@ def transition_feedback(
             details["duplicate_of"] = str(original.pk)
         elif action == "forward":
             details = {"from_agency": str(item.agency_id), "to_agency": str(target.pk)}
+            # Staff phones that stop seeing the item hear of it in their next sync.
+            record_scope_loss(
+                "feedback",
+                item.pk,
+                staff_covering(item.agency),
+                keep=staff_covering(target) | {item.author_id},
+            )
             item.agency = target
         item.save()
         _record(
@@ -435,7 +446,9 @@ def unsupport_feedback(user, item: Feedback) -> None:  # type: ignore[no-untyped
         deleted, _rows = FeedbackSupport.objects.filter(feedback=item, user=user).delete()
         if not deleted:
             raise NotFound(_("You do not support this feedback."))
-        Feedback.objects.filter(pk=item.pk).update(support_count=F("support_count") - 1)
+        Feedback.objects.filter(pk=item.pk).update(
+            support_count=F("support_count") - 1, updated_at=timezone.now()
+        )
 
 
 def _managers_of(item: Feedback) -> list[Any]:

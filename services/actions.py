@@ -20,10 +20,10 @@ from rest_framework.exceptions import ValidationError
 from accounts.phones import normalize_phone
 from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
-from agencies.selectors import agencies_in_scope
+from agencies.selectors import agencies_in_scope, staff_covering
 from common import audit, files
 from common.exceptions import Conflict, InvalidTransition, NotAllowed
-from common.sync import record_removal
+from common.sync import record_removal, record_scope_loss
 from common.tracking import new_tracking_code
 from notifications.outbox import notify
 from services.models import (
@@ -425,6 +425,13 @@ def transition_request(
             details["assignee"] = str(new_assignee.pk)
         elif action == "forward":
             details = {"from_agency": str(dossier.agency_id), "to_agency": str(target.pk)}
+            # Staff phones that stop seeing the dossier hear of it in their next sync.
+            record_scope_loss(
+                "service_request",
+                dossier.pk,
+                staff_covering(dossier.agency),
+                keep=staff_covering(target) | {dossier.applicant_id, dossier.submitted_by_id},
+            )
             dossier.agency = target
             # Whoever handled it at the old agency does not work at the new one.
             dossier.assignee = None

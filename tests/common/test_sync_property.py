@@ -36,7 +36,10 @@ from feedback import actions as feedback_actions
 from feedback.models import Feedback
 from notifications import actions as inbox_actions
 from notifications.models import Notification
+from services import actions as services_actions
+from services.models import ServiceRequest
 from tests.common.test_sync import EPOCH, MARGIN, Clock
+from tests.factories import ServiceFactory
 from tests.feedback.helpers import category, make_feedback
 
 pytestmark = pytest.mark.django_db
@@ -305,17 +308,9 @@ def test_my_inbox_on_the_phone_is_the_servers(world, citizen_a, citizen_b, ops):
     run_in_rollback(citizen_a, "/api/v1/notifications/", Notification, body)
 
 
-# --- Gaps found by the approach above ------------------------------------------------------
+# --- Changes that only show through a count or a change of scope ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "support_feedback/unsupport_feedback change support_count with update() and leave "
-        "updated_at as it was, so the author's phone never hears of a new 'me too' "
-        "(feedback/actions.py: set updated_at=timezone.now() beside the F() update)"
-    ),
-)
 def test_a_new_support_reaches_the_authors_phone(world, citizen_a, citizen_b):
     clock = Clock(T0)
     with mock.patch("django.utils.timezone.now", clock):
@@ -333,14 +328,6 @@ def test_a_new_support_reaches_the_authors_phone(world, citizen_a, citizen_b):
         assert phone.replica[str(item.pk)]["support_count"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "forwarding a dossier or feedback records no SyncRemoval for the staff who no longer "
-        "see it, so an officer's phone keeps it forever (feedback/actions.py and "
-        "services/actions.py: record_removal(kind, pk, user) for each member who lost it)"
-    ),
-)
 def test_feedback_forwarded_away_leaves_the_officers_phone(
     world, citizen_a, officer_commune, manager_province
 ):
@@ -363,6 +350,40 @@ def test_feedback_forwarded_away_leaves_the_officers_phone(
         phone.finish()
 
         assert phone.replica == plain_list(phone.client, phone.url)
+
+
+def test_dossier_forwarded_away_leaves_the_officers_phone(
+    world, citizen_a, officer_commune, manager_province
+):
+    clock = Clock(T0)
+    with mock.patch("django.utils.timezone.now", clock):
+        dossier, _created = services_actions.submit_request(
+            applicant=citizen_a,
+            service=ServiceFactory(),
+            commune=world["lam_binh"],
+            form_data={"child": {"full_name": "Hoàng Văn An", "birth_date": "2026-11-01"}},
+        )
+        clock.advance(minutes=5)
+        phone = Phone(_client(officer_commune), "/api/v1/requests/", ServiceRequest)
+        phone.finish()
+        assert str(dossier.pk) in phone.replica
+
+        services_actions.transition_request(
+            manager_province,
+            dossier,
+            "forward",
+            note="Thuộc thẩm quyền tỉnh",
+            agency=world["tq_board"].pk,
+        )
+        clock.advance(minutes=5)
+        phone.finish()
+
+        assert str(dossier.pk) not in phone.replica
+        assert phone.replica == plain_list(phone.client, phone.url)
+        # The applicant still follows it.
+        applicant = Phone(_client(citizen_a), "/api/v1/requests/", ServiceRequest)
+        applicant.finish()
+        assert str(dossier.pk) in applicant.replica
 
 
 def _client(user) -> APIClient:
