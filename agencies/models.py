@@ -100,6 +100,11 @@ class Agency(TimeStampedModel):
         prefix = self.parent.path if self.parent_id and self.parent else ""
         return f"{prefix}{self.id.hex}/"
 
+    @property
+    def lineage_ids(self) -> list[uuid.UUID]:
+        """Ids of the agencies above this one, from the root, and of this one, last."""
+        return [uuid.UUID(hex=part) for part in self.path.strip("/").split("/") if part]
+
 
 class StaffMembership(TimeStampedModel):
     class Role(models.TextChoices):

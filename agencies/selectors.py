@@ -2,7 +2,6 @@
 may see and act for (DESIGN's ranked roles)."""
 
 from typing import Any
-from uuid import UUID
 
 from django.db.models import (
     BigIntegerField,
@@ -141,8 +140,28 @@ def administrative_units_administered_by(user) -> QuerySet[AdministrativeUnit]: 
 def staff_covering(agency: Agency) -> set[Any]:
     """Ids of the users whose scope takes in `agency`: its own members, and the managers and
     admins of it or of any agency above it (the mirror of `agencies_in_scope`)."""
-    lineage = [UUID(hex=part) for part in agency.path.strip("/").split("/") if part]
     memberships = StaffMembership.objects.filter(
-        Q(agency_id=agency.pk) | (Q(agency_id__in=lineage) & ~Q(role=StaffMembership.Role.OFFICER))
+        Q(agency_id=agency.pk)
+        | (Q(agency_id__in=agency.lineage_ids) & ~Q(role=StaffMembership.Role.OFFICER))
     )
     return set(memberships.values_list("user_id", flat=True))
+
+
+def province_tree_root(agency: Agency) -> Agency:
+    """The provincial agency above `agency` (or itself), where forwarding stays; a ministry
+    (or an agency with no province above) is its own root."""
+    if agency.level == Agency.Level.MINISTRY:
+        return agency
+    province = Agency.objects.filter(pk__in=agency.lineage_ids, level=Agency.Level.PROVINCE).first()
+    return province or agency
+
+
+def nearby_agencies(agency: Agency) -> QuerySet[Agency]:
+    """Active agencies an item of `agency` may be forwarded to: those above it and those in
+    its province's tree (below a ministry: its whole subtree), not itself."""
+    return (
+        Agency.objects.filter(is_active=True)
+        .filter(Q(pk__in=agency.lineage_ids) | Q(path__startswith=province_tree_root(agency).path))
+        .exclude(pk=agency.pk)
+        .order_by("path")
+    )

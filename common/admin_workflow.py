@@ -39,6 +39,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -70,6 +71,56 @@ class WorkflowForm(forms.Form):
 
 class ConfirmForm(WorkflowForm):
     """An action that needs nothing but a confirmation."""
+
+
+def text_area(label: Any, required: bool = True) -> forms.CharField:
+    """A reason, note or answer: a few lines, at most 2,000 characters."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+def local_datetime(value: Any) -> str:
+    """A moment in the office's time zone, short; a dash for none."""
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
+
+
+class ForwardForm(WorkflowForm):
+    """`forward {agency, reason}`: subclasses say which agencies to offer."""
+
+    title = _("Forward")
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=None)  # type: ignore[var-annotated]
+    reason = text_area(_("Reason"))
+
+    def targets(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = self.targets()  # type: ignore[attr-defined]
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"agency": self.cleaned_data["agency"].pk, "note": self.cleaned_data["reason"]}
+
+
+class CommentForm(WorkflowForm):
+    """`comment {note, internal}`; internal (staff only) unless the box is unticked."""
+
+    title = _("Comment")
+    # Says who sees a note that is not internal (the applicant, the author).
+    internal_help_text: Any = ""
+    note = text_area(_("Note"))
+    internal = forms.BooleanField(label=_("Internal (staff only)"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["internal"].help_text = self.internal_help_text
+
+    def action_kwargs(self) -> dict[str, Any]:
+        return {"note": self.cleaned_data["note"], "internal": self.cleaned_data["internal"]}
 
 
 def _flatten_detail(detail: Any, prefix: str = "") -> Iterator[tuple[str, str]]:

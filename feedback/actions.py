@@ -452,7 +452,7 @@ def unsupport_feedback(user, item: Feedback) -> None:  # type: ignore[no-untyped
 
 
 def _managers_of(item: Feedback) -> list[Any]:
-    ancestors = [UUID(hex=part) for part in item.agency.path.strip("/").split("/") if part]
+    ancestors = item.agency.lineage_ids
     memberships = StaffMembership.objects.filter(
         agency_id__in=ancestors or [item.agency_id],
         role__in=[StaffMembership.Role.MANAGER, StaffMembership.Role.ADMIN],

@@ -5,8 +5,6 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -14,12 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.phones import normalize_phone
 from common.admin_i18n import TranslatedAdminMixin
 from common.admin_workflow import (
+    CommentForm,
     ConfirmForm,
     ExportColumn,
+    ForwardForm,
     WorkflowAdmin,
     WorkflowForm,
     bulk_transition,
+    local_datetime,
     table,
+    text_area,
 )
 from common.files import signed_url
 from common.i18n import DEFAULT_LANGUAGE, translate
@@ -37,19 +39,6 @@ class FeedbackCategoryAdmin(TranslatedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("translation_summary",)
 
 
-def _text_area(label: Any, required: bool = True) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-    )
-
-
-def _local(value: Any) -> str:
-    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
-
-
 class AcceptForm(ConfirmForm):
     title = _("Accept")
     help_text = _("The feedback is taken up; if its author agreed, it appears in the public feed.")
@@ -58,7 +47,7 @@ class AcceptForm(ConfirmForm):
 class RejectFeedbackForm(WorkflowForm):
     title = _("Reject")
     help_text = _("The author is told the reason. This ends the feedback.")
-    reason = _text_area(_("Reason"))
+    reason = text_area(_("Reason"))
 
     def action_kwargs(self) -> dict[str, Any]:
         return {"note": self.cleaned_data["reason"]}
@@ -94,40 +83,23 @@ class MarkDuplicateForm(WorkflowForm):
 class AnswerForm(WorkflowForm):
     title = _("Answer")
     help_text = _("The author and everyone who supports the feedback receive the answer.")
-    answer = _text_area(_("Answer"))
+    answer = text_area(_("Answer"))
 
     def action_kwargs(self) -> dict[str, Any]:
         return {"note": self.cleaned_data["answer"]}
 
 
-class ForwardFeedbackForm(WorkflowForm):
-    title = _("Forward")
+class ForwardFeedbackForm(ForwardForm):
     help_text = _(
         "Send the feedback to another agency; it leaves your queue if that agency is not yours."
     )
-    agency = forms.ModelChoiceField(label=_("Agency"), queryset=None)  # type: ignore[var-annotated]
-    reason = _text_area(_("Reason"))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = forward_targets(self.obj)  # type: ignore[attr-defined]
-
-    def action_kwargs(self) -> dict[str, Any]:
-        return {"agency": self.cleaned_data["agency"].pk, "note": self.cleaned_data["reason"]}
+    def targets(self) -> QuerySet[Any]:
+        return forward_targets(self.obj)
 
 
-class CommentFeedbackForm(WorkflowForm):
-    title = _("Comment")
-    note = _text_area(_("Note"))
-    internal = forms.BooleanField(
-        label=_("Internal (staff only)"),
-        required=False,
-        initial=True,
-        help_text=_("Untick to let the author see this note."),
-    )
-
-    def action_kwargs(self) -> dict[str, Any]:
-        return {"note": self.cleaned_data["note"], "internal": self.cleaned_data["internal"]}
+class CommentFeedbackForm(CommentForm):
+    internal_help_text = _("Untick to let the author see this note.")
 
 
 FEEDBACK_EVENT_LABELS: dict[str, Any] = {
@@ -233,7 +205,7 @@ class FeedbackAdmin(WorkflowAdmin):
 
     @admin.display(description=_("Created"), ordering="created_at")
     def created(self, obj: Feedback) -> str:
-        return _local(obj.created_at)
+        return local_datetime(obj.created_at)
 
     @admin.display(description=_("Author"))
     def author_display(self, obj: Feedback) -> str:
@@ -248,7 +220,7 @@ class FeedbackAdmin(WorkflowAdmin):
                 format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
                 a.get_kind_display(),
                 filesizeformat(a.size),
-                _local(a.created_at),
+                local_datetime(a.created_at),
             )
             for a in obj.attachments.order_by("created_at")
         ]
@@ -274,7 +246,7 @@ class FeedbackAdmin(WorkflowAdmin):
                 actor = event.actor.full_name
             rows.append(
                 (
-                    _local(event.created_at),
+                    local_datetime(event.created_at),
                     FEEDBACK_EVENT_LABELS.get(event.action, event.action),
                     f"{labels.get(event.from_status, '—')} → {labels.get(event.to_status, '—')}",
                     actor,

@@ -1,11 +1,9 @@
 """Every read of feedback a user may make, already scoped."""
 
-from uuid import UUID
-
 from django.db.models import Q, QuerySet
 
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import agencies_in_scope
+from agencies.selectors import agencies_in_scope, nearby_agencies
 from feedback.models import Feedback, FeedbackCategory
 
 TRACKING_PREFIX = "PA"
@@ -85,17 +83,4 @@ def forward_targets(item: Feedback) -> QuerySet[Agency]:
     """The agencies offered for forwarding `item`: active ones, not its own, in the same
     province's tree or above its agency. (`forward` accepts any active agency; offering the
     nearby ones keeps the list short, and a citizen's issue rarely leaves the province.)"""
-    current = item.agency
-    ancestor_ids = [UUID(hex=part) for part in current.path.strip("/").split("/") if part]
-    province = (
-        Agency.objects.filter(pk__in=ancestor_ids, level=Agency.Level.PROVINCE).first()
-        if current.level != Agency.Level.MINISTRY
-        else None
-    )
-    tree_root = province or current
-    return (
-        Agency.objects.filter(is_active=True)
-        .filter(Q(pk__in=ancestor_ids) | Q(path__startswith=tree_root.path))
-        .exclude(pk=current.pk)
-        .order_by("path")
-    )
+    return nearby_agencies(item.agency)

@@ -20,7 +20,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.phones import normalize_phone
 from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
-from agencies.selectors import agencies_in_scope, staff_covering
+from agencies.selectors import agencies_in_scope, province_tree_root, staff_covering
 from common import audit, files
 from common.exceptions import Conflict, InvalidTransition, NotAllowed
 from common.sync import record_removal, record_scope_loss
@@ -517,14 +517,8 @@ def _checked_forward_target(dossier: ServiceRequest, agency_id: UUID | None) -> 
         raise ValidationError(
             {"agency": [_("Forward to another active agency.")]}, code="invalid_agency"
         )
-    ancestor_ids = [UUID(hex=part) for part in current.path.strip("/").split("/") if part]
-    province = (
-        Agency.objects.filter(pk__in=ancestor_ids, level=Agency.Level.PROVINCE).first()
-        if current.level != Agency.Level.MINISTRY
-        else None
-    )
     # A ministry-level dossier may go anywhere below the ministry.
-    tree_root = province or current
+    tree_root = province_tree_root(current)
     upward = current.path.startswith(target.path)
     if not (upward or target.path.startswith(tree_root.path)):
         raise ValidationError(
@@ -666,9 +660,7 @@ def notify_due_dossiers(now: datetime | None = None) -> int:
             status__in=CLOCK_RUNNING, due_at__isnull=False, due_at__lt=horizon
         ).select_related("service", "agency", "assignee")
     )
-    agency_ids = {
-        UUID(hex=part) for d in dossiers for part in d.agency.path.strip("/").split("/") if part
-    }
+    agency_ids = {agency_id for d in dossiers for agency_id in d.agency.lineage_ids}
     memberships = list(
         StaffMembership.objects.filter(agency_id__in=agency_ids).select_related("user", "agency")
     )

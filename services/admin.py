@@ -7,8 +7,6 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
@@ -18,14 +16,18 @@ from rest_framework.exceptions import ValidationError as APIValidationError
 from accounts.phones import normalize_phone
 from common.admin_i18n import TranslatedAdminMixin
 from common.admin_workflow import (
+    CommentForm,
     ConfirmForm,
     ExportColumn,
+    ForwardForm,
     WorkflowAdmin,
     WorkflowForm,
     bulk_transition,
+    local_datetime,
     schema_fields,
     schema_rows,
     table,
+    text_area,
 )
 from common.files import signed_url
 from common.i18n import DEFAULT_LANGUAGE, language_choices, translate
@@ -210,15 +212,6 @@ def supplement_checklist(service: PublicService) -> dict[str, dict[str, str]]:
     return checklist
 
 
-def _text_area(label: Any, required: bool = True) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-    )
-
-
 class ReceiveForm(ConfirmForm):
     title = _("Receive")
     help_text = _("The dossier is accepted for processing; the due date is set now.")
@@ -238,7 +231,7 @@ class RequestSupplementForm(WorkflowForm):
     help_text = _(
         "The applicant is told what is missing; the processing clock stops until they answer."
     )
-    reason = _text_area(_("Reason"))
+    reason = text_area(_("Reason"))
     items = forms.MultipleChoiceField(
         label=_("Missing items"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -281,7 +274,7 @@ class RequestSupplementForm(WorkflowForm):
 class ApproveForm(WorkflowForm):
     title = _("Approve")
     help_text = _("The applicant is told the result is ready to collect.")
-    result = _text_area(_("Result"))
+    result = text_area(_("Result"))
     result_file = forms.FileField(
         label=_("Result file"),
         required=False,
@@ -298,7 +291,7 @@ class ApproveForm(WorkflowForm):
 class RejectForm(WorkflowForm):
     title = _("Reject")
     help_text = _("The applicant is told the reason. This ends the dossier.")
-    reason = _text_area(_("Reason"))
+    reason = text_area(_("Reason"))
 
     def action_kwargs(self) -> dict[str, Any]:
         return {"note": self.cleaned_data["reason"]}
@@ -321,34 +314,17 @@ class AssignForm(WorkflowForm):
         return {"assignee": self.cleaned_data["assignee"].pk}
 
 
-class ForwardForm(WorkflowForm):
-    title = _("Forward")
+class ForwardRequestForm(ForwardForm):
     help_text = _(
         "Send the dossier to another agency; it leaves your queue if that agency is not yours."
     )
-    agency = forms.ModelChoiceField(label=_("Agency"), queryset=None)  # type: ignore[var-annotated]
-    reason = _text_area(_("Reason"))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = selectors.forward_targets(self.obj)  # type: ignore[attr-defined]
-
-    def action_kwargs(self) -> dict[str, Any]:
-        return {"agency": self.cleaned_data["agency"].pk, "note": self.cleaned_data["reason"]}
+    def targets(self) -> QuerySet[Any]:
+        return selectors.forward_targets(self.obj)
 
 
-class CommentForm(WorkflowForm):
-    title = _("Comment")
-    note = _text_area(_("Note"))
-    internal = forms.BooleanField(
-        label=_("Internal (staff only)"),
-        required=False,
-        initial=True,
-        help_text=_("Untick to let the applicant see this note."),
-    )
-
-    def action_kwargs(self) -> dict[str, Any]:
-        return {"note": self.cleaned_data["note"], "internal": self.cleaned_data["internal"]}
+class CommentRequestForm(CommentForm):
+    internal_help_text = _("Untick to let the applicant see this note.")
 
 
 # Labels of every event a dossier's timeline may hold (the applicant's own ones too).
@@ -363,8 +339,8 @@ EVENT_LABELS: dict[str, Any] = {
     "return_result": ReturnResultForm.title,
     "reject": RejectForm.title,
     "assign": AssignForm.title,
-    "forward": ForwardForm.title,
-    "comment": CommentForm.title,
+    "forward": ForwardRequestForm.title,
+    "comment": CommentRequestForm.title,
 }
 
 
@@ -379,10 +355,6 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() in ("yes", "no"):
             return selectors.overdue_filter(queryset, self.value() == "yes")
         return queryset
-
-
-def _local(value: Any) -> str:
-    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
 
 
 @admin.register(ServiceRequest)
@@ -461,8 +433,8 @@ class ServiceRequestAdmin(WorkflowAdmin):
         "return_result": ReturnResultForm,
         "reject": RejectForm,
         "assign": AssignForm,
-        "forward": ForwardForm,
-        "comment": CommentForm,
+        "forward": ForwardRequestForm,
+        "comment": CommentRequestForm,
     }
     workflow_final_actions = ("reject",)
     export_columns = (
@@ -533,7 +505,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
 
     @admin.display(description=_("Received"), ordering="received_at")
     def received(self, obj: ServiceRequest) -> str:
-        return _local(obj.received_at)
+        return local_datetime(obj.received_at)
 
     @admin.display(description=_("Due date"), ordering="due_at")
     def due(self, obj: ServiceRequest) -> str:
@@ -549,7 +521,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
             )
         else:
             badge = mark_safe("")
-        return format_html("{}{}", _local(obj.due_at), badge)
+        return format_html("{}{}", local_datetime(obj.due_at), badge)
 
     # -- the detail ------------------------------------------------------------------------
 
@@ -573,7 +545,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
                 format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
                 a.get_kind_display(),
                 filesizeformat(a.size),
-                _local(a.created_at),
+                local_datetime(a.created_at),
             )
             for a in obj.attachments.order_by("created_at")
         ]
@@ -614,7 +586,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
             actor = event.actor.full_name if event.actor else gettext("System")
             rows.append(
                 (
-                    _local(event.created_at),
+                    local_datetime(event.created_at),
                     EVENT_LABELS.get(event.action, event.action),
                     states,
                     actor,

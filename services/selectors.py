@@ -3,7 +3,6 @@
 import hmac
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import agencies_in_scope
+from agencies.selectors import agencies_in_scope, nearby_agencies
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
 from common.text import fold
 from common.tracking import normalize_tracking_code
@@ -211,17 +210,4 @@ def assignable_staff(dossier: ServiceRequest) -> QuerySet[Any]:
 def forward_targets(dossier: ServiceRequest) -> QuerySet[Agency]:
     """Agencies `forward` accepts for `dossier`: active, not its own, in the same province's
     tree or above the current agency (`actions._checked_forward_target`'s rule)."""
-    current = dossier.agency
-    ancestor_ids = [UUID(hex=part) for part in current.path.strip("/").split("/") if part]
-    province = (
-        Agency.objects.filter(pk__in=ancestor_ids, level=Agency.Level.PROVINCE).first()
-        if current.level != Agency.Level.MINISTRY
-        else None
-    )
-    tree_root = province or current
-    return (
-        Agency.objects.filter(is_active=True)
-        .filter(Q(pk__in=ancestor_ids) | Q(path__startswith=tree_root.path))
-        .exclude(pk=current.pk)
-        .order_by("path")
-    )
+    return nearby_agencies(dossier.agency)
