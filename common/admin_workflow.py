@@ -36,6 +36,7 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -48,6 +49,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from common import audit
 from common.admin_access import RankScopedAdmin
+from common.files import signed_url
 from common.i18n import translate
 
 
@@ -246,6 +248,52 @@ class WorkflowAdmin(RankScopedAdmin):
     def export_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """The selection as the export reads it (annotations, joins)."""
         return queryset
+
+    # Labels of every action a case's timeline may hold (the citizen's own ones too).
+    event_labels: dict[str, Any] = {}
+
+    def event_actor(self, obj: Any, event: Any) -> str:
+        """Who an event names in the timeline."""
+        return event.actor.full_name if event.actor else gettext("System")
+
+    # -- the parts of a detail page both queues show ----------------------------------------
+
+    @admin.display(description=_("Attachments"))
+    def attachments_display(self, obj: Any) -> str:
+        rows = [
+            (
+                format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
+                a.get_kind_display(),
+                filesizeformat(a.size),
+                local_datetime(a.created_at),
+            )
+            for a in obj.attachments.order_by("created_at")
+        ]
+        return table(rows, (_("File"), _("Kind"), _("Size"), _("Added")))
+
+    @admin.display(description=_("Timeline"))
+    def timeline_display(self, obj: Any) -> str:
+        """Every event with its states; internal notes marked (staff read them here)."""
+        states = dict(self.model.Status.choices)
+        rows = []
+        for event in obj.events.select_related("actor").order_by("created_at"):
+            note: Any = event.note
+            if event.internal:
+                note = format_html(
+                    '<span class="workflow-internal">{} {}</span>',
+                    gettext("(internal)"),
+                    event.note,
+                )
+            rows.append(
+                (
+                    local_datetime(event.created_at),
+                    self.event_labels.get(event.action, event.action),
+                    f"{states.get(event.from_status, '—')} → {states.get(event.to_status, '—')}",
+                    self.event_actor(obj, event),
+                    note,
+                )
+            )
+        return table(rows, (_("When"), _("Action"), _("Status"), _("By"), _("Note")))
 
     # -- no hand edits --------------------------------------------------------------------
 

@@ -4,8 +4,6 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.template.defaultfilters import filesizeformat
-from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,10 +18,8 @@ from common.admin_workflow import (
     WorkflowForm,
     bulk_transition,
     local_datetime,
-    table,
     text_area,
 )
-from common.files import signed_url
 from common.i18n import DEFAULT_LANGUAGE, translate
 from common.tracking import normalize_tracking_code
 from feedback import actions
@@ -149,6 +145,7 @@ class FeedbackAdmin(WorkflowAdmin):
         "timeline_display",
     )
     readonly_fields = fields
+    event_labels = FEEDBACK_EVENT_LABELS
     workflow_forms: dict[str, type[WorkflowForm]] = {
         "accept": AcceptForm,
         "answer": AnswerForm,
@@ -213,47 +210,10 @@ class FeedbackAdmin(WorkflowAdmin):
             return gettext("Anonymous")
         return f"{obj.author.full_name} · {obj.author.phone}"
 
-    @admin.display(description=_("Attachments"))
-    def attachments_display(self, obj: Feedback) -> str:
-        rows = [
-            (
-                format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
-                a.get_kind_display(),
-                filesizeformat(a.size),
-                local_datetime(a.created_at),
-            )
-            for a in obj.attachments.order_by("created_at")
-        ]
-        return table(rows, (_("File"), _("Kind"), _("Size"), _("Added")))
-
-    @admin.display(description=_("Timeline"))
-    def timeline_display(self, obj: Feedback) -> str:
-        rows = []
-        labels = dict(Feedback.Status.choices)
-        for event in obj.events.select_related("actor").order_by("created_at"):
-            note: Any = event.note
-            if event.internal:
-                note = format_html(
-                    '<span class="workflow-internal">{} {}</span>',
-                    gettext("(internal)"),
-                    event.note,
-                )
-            if event.actor is None:
-                actor = gettext("System")
-            elif event.actor_id == obj.author_id:
-                actor = gettext("Author") if obj.is_anonymous else event.actor.full_name
-            else:
-                actor = event.actor.full_name
-            rows.append(
-                (
-                    local_datetime(event.created_at),
-                    FEEDBACK_EVENT_LABELS.get(event.action, event.action),
-                    f"{labels.get(event.from_status, '—')} → {labels.get(event.to_status, '—')}",
-                    actor,
-                    note,
-                )
-            )
-        return table(rows, (_("When"), _("Action"), _("Status"), _("By"), _("Note")))
+    def event_actor(self, obj: Any, event: Any) -> str:
+        if event.actor_id is not None and event.actor_id == obj.author_id and obj.is_anonymous:
+            return gettext("Author")
+        return super().event_actor(obj, event)
 
     def workflow_allowed(self, request: HttpRequest, obj: Any) -> list[str]:
         return actions.allowed_actions(request.user, obj)

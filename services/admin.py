@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -425,6 +424,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
         "timeline_display",
         "rating_display",
     )
+    event_labels = EVENT_LABELS
     workflow_forms: dict[str, type[WorkflowForm]] = {
         "receive": ReceiveForm,
         "request_supplement": RequestSupplementForm,
@@ -538,19 +538,6 @@ class ServiceRequestAdmin(WorkflowAdmin):
         rows = schema_rows(obj.service.form_schema, obj.form_data, get_language() or "vi")
         return table(rows)
 
-    @admin.display(description=_("Attachments"))
-    def attachments_display(self, obj: ServiceRequest) -> str:
-        rows = [
-            (
-                format_html('<a href="{}">{}</a>', signed_url(None, a) or "", a.name),
-                a.get_kind_display(),
-                filesizeformat(a.size),
-                local_datetime(a.created_at),
-            )
-            for a in obj.attachments.order_by("created_at")
-        ]
-        return table(rows, (_("File"), _("Kind"), _("Size"), _("Added")))
-
     @admin.display(description=_("Supplement"))
     def supplement_display(self, obj: ServiceRequest) -> str:
         rows = []
@@ -567,33 +554,6 @@ class ServiceRequestAdmin(WorkflowAdmin):
             )
             rows.append((item.get("label", ""), item.get("field") or "—", answered))
         return table(rows, (_("Item"), _("Form field"), _("Answer")))
-
-    @admin.display(description=_("Timeline"))
-    def timeline_display(self, obj: ServiceRequest) -> str:
-        rows = []
-        for event in obj.events.select_related("actor").order_by("created_at"):
-            note = (
-                format_html(
-                    '<span class="workflow-internal">{} {}</span>',
-                    gettext("(internal)"),
-                    event.note,
-                )
-                if event.internal
-                else event.note
-            )
-            labels = dict(Status.choices)
-            states = f"{labels.get(event.from_status, '—')} → {labels.get(event.to_status, '—')}"
-            actor = event.actor.full_name if event.actor else gettext("System")
-            rows.append(
-                (
-                    local_datetime(event.created_at),
-                    EVENT_LABELS.get(event.action, event.action),
-                    states,
-                    actor,
-                    note,
-                )
-            )
-        return table(rows, (_("When"), _("Action"), _("Status"), _("By"), _("Note")))
 
     @admin.display(description=_("Rating"))
     def rating_display(self, obj: ServiceRequest) -> str:
