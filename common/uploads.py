@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
 
 from common import files
@@ -306,3 +306,15 @@ def attachment_file(user: Any, data: dict[str, Any]) -> Iterator[Any]:
         return
     with finished_upload(user, data["upload_id"]) as file:
         yield file
+
+
+def upload_id_field() -> serializers.UUIDField:
+    """The `upload_id` of an attachment endpoint's JSON body, as the spec describes it."""
+    return serializers.UUIDField(
+        help_text=(
+            "A finished resumable upload of yours (`uploads/`, tus). It is inspected like a "
+            "multipart `file` (errors about its content name `file`) and used up: attaching "
+            "it again is a 409 `upload_already_attached`; an unfinished one a 409 "
+            "`upload_incomplete`."
+        )
+    )

@@ -10,6 +10,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from common.files import signed_url
 from common.i18n import translate
+from common.uploads import upload_id_field
 from feedback.models import Feedback, FeedbackAttachment, FeedbackCategory
 
 
@@ -99,14 +100,7 @@ class FeedbackAttachmentInput(serializers.Serializer):
 
 
 class FeedbackAttachmentUploadInput(serializers.Serializer):
-    upload_id = serializers.UUIDField(
-        help_text=(
-            "A finished resumable upload of yours (`uploads/`, tus). It is inspected like a "
-            "multipart `file` (errors about its content name `file`) and used up: attaching "
-            "it again is a 409 `upload_already_attached`; an unfinished one a 409 "
-            "`upload_incomplete`."
-        )
-    )
+    upload_id = upload_id_field()
     kind = serializers.ChoiceField(
         choices=FeedbackAttachment.Kind.choices, help_text="At most 5 photos and 1 voice note."
     )

@@ -10,6 +10,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from common.files import signed_url
 from common.i18n import translate
+from common.uploads import upload_id_field
 from services.audio_help import prefetched_audio_help
 from services.models import (
     AudioHelp,
@@ -182,14 +183,7 @@ class ServiceRequestAttachmentInput(serializers.Serializer):
 
 
 class ServiceRequestAttachmentUploadInput(serializers.Serializer):
-    upload_id = serializers.UUIDField(
-        help_text=(
-            "A finished resumable upload of yours (`uploads/`, tus). It is inspected like a "
-            "multipart `file` (errors about its content name `file`) and used up: attaching "
-            "it again is a 409 `upload_already_attached`; an unfinished one a 409 "
-            "`upload_incomplete`."
-        )
-    )
+    upload_id = upload_id_field()
     kind = serializers.ChoiceField(
         choices=ServiceRequestAttachment.Kind.choices,
         help_text="As for a multipart upload.",
