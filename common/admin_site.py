@@ -25,6 +25,7 @@ from django.views.i18n import set_language
 
 from agencies.models import Agency, StaffMembership
 from agencies.selectors import agencies_in_scope
+from common.admin_translations import may_translate
 from common.stats import OnTimeTally, RatingTally
 from feedback import stats as feedback_stats
 from services import stats as dossier_stats
@@ -50,7 +51,11 @@ class StaffAdminSite(admin.AdminSite):
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
-        context = {"dashboard": staff_dashboard(request.user), **(extra_context or {})}
+        context = {
+            "dashboard": staff_dashboard(request.user),
+            "may_translate": may_translate(request.user),
+            **(extra_context or {}),
+        }
         return super().index(request, context)
 
 

@@ -358,6 +358,16 @@ def test_staff_with_the_permission_may_translate(demo, officer_commune):
     assert ServiceCategory.objects.get(code="land").name["tyz"] == "Tín đin"
 
 
+def test_the_admin_home_links_the_translator_view_only_for_translators(demo, officer_commune):
+    client = admin_client(officer_commune)
+    assert URL not in client.get("/admin/").content.decode()
+
+    officer_commune.user_permissions.add(
+        Permission.objects.get(codename="can_translate", content_type__app_label="services")
+    )
+    assert URL in admin_client(officer_commune).get("/admin/").content.decode()
+
+
 def test_citizens_and_visitors_are_sent_to_the_login(demo, citizen_a):
     assert Client().get(URL).status_code == 302
     response = admin_client(citizen_a).get(URL)
