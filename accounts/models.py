@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.phones import normalize_phone
 from common.i18n import DEFAULT_LANGUAGE
@@ -69,7 +70,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         verbose_name = _("người dùng")
-        verbose_name_plural = _("người dùng")
+        verbose_name_plural = pgettext_lazy("plural", "người dùng")
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.phone})"
@@ -91,7 +92,7 @@ class ClaimCode(models.Model):
 
     class Meta:
         verbose_name = _("mã xác nhận tài khoản")
-        verbose_name_plural = _("mã xác nhận tài khoản")
+        verbose_name_plural = pgettext_lazy("plural", "mã xác nhận tài khoản")
         indexes = [models.Index(fields=["user", "-created_at"], name="claimcode_user_latest")]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.models import TimeStampedModel
 
@@ -34,7 +35,7 @@ class AdministrativeUnit(models.Model):
 
     class Meta:
         verbose_name = _("đơn vị hành chính")
-        verbose_name_plural = _("đơn vị hành chính")
+        verbose_name_plural = pgettext_lazy("plural", "đơn vị hành chính")
         ordering = ("level", "code")
         constraints = [
             models.UniqueConstraint(fields=("level", "code"), name="unique_unit_level_code"),
@@ -84,7 +85,7 @@ class Agency(TimeStampedModel):
 
     class Meta:
         verbose_name = _("cơ quan")
-        verbose_name_plural = _("cơ quan")
+        verbose_name_plural = pgettext_lazy("plural", "cơ quan")
         ordering = ("path",)
 
     def __str__(self) -> str:
@@ -127,7 +128,7 @@ class StaffMembership(TimeStampedModel):
 
     class Meta:
         verbose_name = _("phân công cán bộ")
-        verbose_name_plural = _("phân công cán bộ")
+        verbose_name_plural = pgettext_lazy("plural", "phân công cán bộ")
         constraints = [
             models.UniqueConstraint(fields=("user", "agency"), name="unique_membership"),
         ]
@@ -150,7 +151,7 @@ class CalendarOverride(models.Model):
 
     class Meta:
         verbose_name = _("điều chỉnh lịch làm việc")
-        verbose_name_plural = _("điều chỉnh lịch làm việc")
+        verbose_name_plural = pgettext_lazy("plural", "điều chỉnh lịch làm việc")
         ordering = ("date",)
 
     def __str__(self) -> str:

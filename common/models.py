@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TimeStampedModel(models.Model):
@@ -31,7 +32,7 @@ class Language(models.Model):
 
     class Meta:
         verbose_name = _("ngôn ngữ")
-        verbose_name_plural = _("ngôn ngữ")
+        verbose_name_plural = pgettext_lazy("plural", "ngôn ngữ")
         ordering = ("position", "code")
 
     def __str__(self) -> str:
@@ -86,7 +87,7 @@ class AuditLogEntry(models.Model):
 
     class Meta:
         verbose_name = _("nhật ký truy cập và thao tác")
-        verbose_name_plural = _("nhật ký truy cập và thao tác")
+        verbose_name_plural = pgettext_lazy("plural", "nhật ký truy cập và thao tác")
         ordering = ("-at",)
         indexes = [models.Index(fields=("object_type", "object_id"))]
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.i18n import validate_translations
 from common.models import StoredFile, TimeStampedModel, UUIDModel
@@ -35,7 +36,7 @@ class FeedbackCategory(TimeStampedModel):
 
     class Meta:
         verbose_name = _("lĩnh vực phản ánh")
-        verbose_name_plural = _("lĩnh vực phản ánh")
+        verbose_name_plural = pgettext_lazy("plural", "lĩnh vực phản ánh")
         ordering = ("position", "code")
 
     def __str__(self) -> str:
@@ -117,7 +118,7 @@ class Feedback(TimeStampedModel):
 
     class Meta:
         verbose_name = _("phản ánh, kiến nghị")
-        verbose_name_plural = _("phản ánh, kiến nghị")
+        verbose_name_plural = pgettext_lazy("plural", "phản ánh, kiến nghị")
         ordering = ("-created_at",)
         indexes = [models.Index(fields=("agency", "status"))]
 
@@ -143,7 +144,7 @@ class FeedbackEvent(UUIDModel):
 
     class Meta:
         verbose_name = _("diễn biến phản ánh")
-        verbose_name_plural = _("diễn biến phản ánh")
+        verbose_name_plural = pgettext_lazy("plural", "diễn biến phản ánh")
         ordering = ("created_at",)
 
 
@@ -157,7 +158,7 @@ class FeedbackSupport(UUIDModel):
 
     class Meta:
         verbose_name = _("ủng hộ phản ánh")
-        verbose_name_plural = _("ủng hộ phản ánh")
+        verbose_name_plural = pgettext_lazy("plural", "ủng hộ phản ánh")
         constraints = [
             models.UniqueConstraint(fields=("feedback", "user"), name="feedback_support_once")
         ]
@@ -182,7 +183,7 @@ class FeedbackRating(UUIDModel):
 
     class Meta:
         verbose_name = _("đánh giá trả lời")
-        verbose_name_plural = _("đánh giá trả lời")
+        verbose_name_plural = pgettext_lazy("plural", "đánh giá trả lời")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(score__gte=1, score__lte=5), name="feedback_rating_score_1_5"
@@ -204,4 +205,4 @@ class FeedbackAttachment(StoredFile):
 
     class Meta(StoredFile.Meta):
         verbose_name = _("tệp đính kèm phản ánh")
-        verbose_name_plural = _("tệp đính kèm phản ánh")
+        verbose_name_plural = pgettext_lazy("plural", "tệp đính kèm phản ánh")

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.i18n import validate_language_code
 from common.models import TimeStampedModel, UUIDModel
@@ -30,7 +31,7 @@ class Device(TimeStampedModel):
 
     class Meta:
         verbose_name = _("thiết bị")
-        verbose_name_plural = _("thiết bị")
+        verbose_name_plural = pgettext_lazy("plural", "thiết bị")
         indexes = [models.Index(fields=("user", "is_active"))]
 
     def __str__(self) -> str:
@@ -54,7 +55,7 @@ class Notification(UUIDModel):
 
     class Meta:
         verbose_name = _("thông báo")
-        verbose_name_plural = _("thông báo")
+        verbose_name_plural = pgettext_lazy("plural", "thông báo")
         indexes = [models.Index(fields=("user", "-created_at"))]
 
     def __str__(self) -> str:
@@ -101,7 +102,7 @@ class PushMessage(UUIDModel):
 
     class Meta:
         verbose_name = _("tin đẩy")
-        verbose_name_plural = _("tin đẩy")
+        verbose_name_plural = pgettext_lazy("plural", "tin đẩy")
         # The sweep asks "what is due" by status and time, and the device API retires a
         # device's pending rows.
         indexes = [
@@ -142,7 +143,7 @@ class NotificationTemplate(models.Model):
 
     class Meta:
         verbose_name = _("mẫu thông báo")
-        verbose_name_plural = _("mẫu thông báo")
+        verbose_name_plural = pgettext_lazy("plural", "mẫu thông báo")
         ordering = ("kind", "language")
         constraints = [
             models.UniqueConstraint(
@@ -194,7 +195,7 @@ class SmsMessage(UUIDModel):
 
     class Meta:
         verbose_name = _("tin nhắn SMS")
-        verbose_name_plural = _("tin nhắn SMS")
+        verbose_name_plural = pgettext_lazy("plural", "tin nhắn SMS")
         indexes = [
             # The rate limit: "how many for this phone in the last hour".
             models.Index(fields=("phone", "created_at")),
@@ -236,7 +237,7 @@ class Announcement(UUIDModel):
 
     class Meta:
         verbose_name = _("thông báo chung")
-        verbose_name_plural = _("thông báo chung")
+        verbose_name_plural = pgettext_lazy("plural", "thông báo chung")
         indexes = [models.Index(fields=("fanout_done_at", "updated_at"))]
 
     def __str__(self) -> str:

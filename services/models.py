@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.i18n import validate_language_code, validate_translations
 from common.models import StoredFile, TimeStampedModel, UUIDModel
@@ -25,7 +26,7 @@ class ServiceCategory(TimeStampedModel):
 
     class Meta:
         verbose_name = _("lĩnh vực")
-        verbose_name_plural = _("lĩnh vực")
+        verbose_name_plural = pgettext_lazy("plural", "lĩnh vực")
         ordering = ("position", "code")
 
     def __str__(self) -> str:
@@ -71,7 +72,7 @@ class PublicService(TimeStampedModel):
 
     class Meta:
         verbose_name = _("thủ tục hành chính")
-        verbose_name_plural = _("thủ tục hành chính")
+        verbose_name_plural = pgettext_lazy("plural", "thủ tục hành chính")
         ordering = ("code",)
         # The translator view (`common.admin_translations`) covers the catalog, feedback
         # categories and notification texts alike; the right to use it sits here.
@@ -170,7 +171,7 @@ class ServiceRequest(TimeStampedModel):
 
     class Meta:
         verbose_name = _("hồ sơ")
-        verbose_name_plural = _("hồ sơ")
+        verbose_name_plural = pgettext_lazy("plural", "hồ sơ")
         ordering = ("-created_at",)
         indexes = [models.Index(fields=("agency", "status"))]
 
@@ -207,7 +208,7 @@ class ServiceRequestEvent(UUIDModel):
 
     class Meta:
         verbose_name = _("diễn biến hồ sơ")
-        verbose_name_plural = _("diễn biến hồ sơ")
+        verbose_name_plural = pgettext_lazy("plural", "diễn biến hồ sơ")
         ordering = ("created_at",)
 
 
@@ -231,7 +232,7 @@ class ServiceRequestAttachment(StoredFile):
 
     class Meta(StoredFile.Meta):
         verbose_name = _("tệp đính kèm hồ sơ")
-        verbose_name_plural = _("tệp đính kèm hồ sơ")
+        verbose_name_plural = pgettext_lazy("plural", "tệp đính kèm hồ sơ")
 
 
 class ServiceRequestRating(UUIDModel):
@@ -256,7 +257,7 @@ class ServiceRequestRating(UUIDModel):
 
     class Meta:
         verbose_name = _("đánh giá hồ sơ")
-        verbose_name_plural = _("đánh giá hồ sơ")
+        verbose_name_plural = pgettext_lazy("plural", "đánh giá hồ sơ")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(score__gte=1, score__lte=5), name="service_rating_score_1_5"

@@ -51,6 +51,8 @@ def test_model_texts_are_english_in_english():
             "cancelled": "Cancelled",
         }
         assert str(ServiceRequest._meta.verbose_name) == "dossier"
+        assert str(ServiceRequest._meta.verbose_name_plural) == "dossiers"
+        assert str(AuditLogEntry._meta.verbose_name_plural) == "audit log entries"
         assert str(Feedback._meta.verbose_name) == "feedback"
         assert str(AuditLogEntry._meta.verbose_name) == "audit log"
         assert str(AuditLogEntry._meta.get_field("actor").verbose_name) == "performed by"
@@ -66,6 +68,7 @@ def test_model_texts_stay_vietnamese_in_vietnamese():
         }
         assert labels(ServiceRequest.Status.choices)["supplement_requested"] == "Yêu cầu bổ sung"
         assert str(Feedback._meta.verbose_name) == "phản ánh, kiến nghị"
+        assert str(ServiceRequest._meta.verbose_name_plural) == "hồ sơ"
         assert str(AuditLogEntry._meta.verbose_name) == "nhật ký truy cập và thao tác"
 
 
@@ -149,6 +152,7 @@ def test_the_admin_switched_to_english_shows_english_model_texts(client, superus
     assert "Supplement requested" in page  # the status filter
     assert "Yêu cầu bổ sung" not in page
     assert "Select dossier to " in page  # the title, "... to change" or "... to view"
+    assert ">Dossiers<" in client.get("/admin/").content.decode()  # the app list: plurals
 
     page = client.get(f"/admin/accounts/user/{superuser.pk}/change/").content.decode()
     assert "Phone number:" in page
