@@ -36,6 +36,8 @@ from PIL import Image, ImageOps
 from rest_framework import status
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from common import audit
+
 IMAGE = "image"
 PDF = "pdf"
 AUDIO = "audio"
@@ -440,6 +442,47 @@ def delete_stored(*names: str) -> None:
     for name in names:
         if name:
             private_storage.delete(name)
+
+
+def attach_inspected(
+    model: Any, inspected: InspectedFile, *, owner: Any, owner_field: str, kind: str, user: Any
+) -> Any:
+    """Write `inspected` and create its `model` row (a StoredFile) on `owner`, inside the
+    caller's transaction and after its checks. The owner's `updated_at` moves (sync and ETags
+    follow its attachment list) and the attach is audited. Files written here are removed
+    again if the row cannot be created; after that the caller removes them
+    (`delete_stored(*stored_names(row))`) if its transaction does not commit."""
+    stored = store(inspected)
+    try:
+        attachment = model.objects.create(
+            **{owner_field: owner},
+            kind=kind,
+            content_type=inspected.content_type,
+            size=inspected.size,
+            name=inspected.name,
+            storage_name=stored[0],
+            preview_storage_name=stored[1],
+            uploaded_by=user,
+        )
+        owner.save(update_fields=["updated_at"])
+        audit.record(
+            user,
+            "attach",
+            owner,
+            agency_id=owner.agency_id,
+            details={"attachment": str(attachment.pk), "kind": kind},
+        )
+    except BaseException:
+        delete_stored(*stored)
+        raise
+    return attachment
+
+
+def stored_names(attachment: Any) -> tuple[str, str]:
+    """The stored file and preview names of an attachment row ("" for none)."""
+    if attachment is None:
+        return ("", "")
+    return (attachment.storage_name, attachment.preview_storage_name)
 
 
 def _now() -> float:

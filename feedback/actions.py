@@ -498,7 +498,7 @@ def add_feedback_attachment(
     if kind not in FeedbackAttachment.Kind.values:
         raise ValidationError({"kind": [_("Unknown attachment kind.")]}, code="invalid_choice")
     inspected = files.inspect_upload(upload, ATTACHMENT_FILE_KINDS[kind])
-    stored: tuple[str, ...] = ()
+    attachment = None
     try:
         with transaction.atomic():
             item = _locked(item)
@@ -517,26 +517,15 @@ def add_feedback_attachment(
                     },
                     code="too_many_attachments",
                 )
-            stored = files.store(inspected)
-            attachment = FeedbackAttachment.objects.create(
-                feedback=item,
+            attachment = files.attach_inspected(
+                FeedbackAttachment,
+                inspected,
+                owner=item,
+                owner_field="feedback",
                 kind=kind,
-                content_type=inspected.content_type,
-                size=inspected.size,
-                name=inspected.name,
-                storage_name=stored[0],
-                preview_storage_name=stored[1],
-                uploaded_by=user,
-            )
-            item.save(update_fields=["updated_at"])
-            audit.record(
-                user,
-                "attach",
-                item,
-                agency_id=item.agency_id,
-                details={"attachment": str(attachment.pk), "kind": kind},
+                user=user,
             )
     except BaseException:
-        files.delete_stored(*stored)
+        files.delete_stored(*files.stored_names(attachment))
         raise
     return attachment

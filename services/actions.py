@@ -713,7 +713,7 @@ def add_request_attachment(
     actor = STAFF if kind == Kind.RESULT else APPLICANT
     states = RESULT_ATTACHMENT_STATES if kind == Kind.RESULT else OPEN_STATES
     same_side = [Kind.RESULT] if kind == Kind.RESULT else [k for k in Kind if k != Kind.RESULT]
-    stored: tuple[str, ...] = ()
+    attachment = None
     try:
         with transaction.atomic():
             dossier = _locked(dossier)
@@ -730,29 +730,16 @@ def add_request_attachment(
                     % {"limit": ATTACHMENT_LIMIT},
                     code="too_many_attachments",
                 )
-            stored = files.store(inspected)
-            attachment = ServiceRequestAttachment.objects.create(
-                request=dossier,
+            attachment = files.attach_inspected(
+                ServiceRequestAttachment,
+                inspected,
+                owner=dossier,
+                owner_field="request",
                 kind=kind,
-                content_type=inspected.content_type,
-                size=inspected.size,
-                name=inspected.name,
-                storage_name=stored[0],
-                preview_storage_name=stored[1],
-                uploaded_by=user,
-            )
-            # The dossier as a client sees it changed (its attachment list): sync and ETags
-            # follow `updated_at`.
-            dossier.save(update_fields=["updated_at"])
-            audit.record(
-                user,
-                "attach",
-                dossier,
-                agency_id=dossier.agency_id,
-                details={"attachment": str(attachment.pk), "kind": kind},
+                user=user,
             )
     except BaseException:
-        files.delete_stored(*stored)
+        files.delete_stored(*files.stored_names(attachment))
         raise
     return attachment
 
