@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
+from common.api import ActionInput, RatingInput, RatingOutput
 from common.files import signed_url
 from common.i18n import translate
 from common.uploads import upload_id_field
@@ -204,7 +203,8 @@ REQUIRED_BY_ACTION = {
 }
 
 
-class FeedbackTransitionInput(serializers.Serializer):
+class FeedbackTransitionInput(ActionInput):
+    required_by_action = REQUIRED_BY_ACTION
     ACTIONS = (
         "accept",
         "reject",
@@ -227,26 +227,13 @@ class FeedbackTransitionInput(serializers.Serializer):
         required=False, help_text="mark_duplicate: the original feedback's id."
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = {
-            name: [ErrorDetail(_("This field is required."), code="required")]
-            for name in REQUIRED_BY_ACTION.get(attrs["action"], ())
-            if name not in attrs or (isinstance(attrs[name], str) and not attrs[name].strip())
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
+
+class FeedbackRatingInput(RatingInput):
+    pass
 
 
-class FeedbackRatingInput(serializers.Serializer):
-    score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-
-class FeedbackRatingOutput(serializers.Serializer):
-    score = serializers.IntegerField()
-    comment = serializers.CharField()
-    created_at = serializers.DateTimeField()
+class FeedbackRatingOutput(RatingOutput):
+    pass
 
 
 class FeedbackSupportOutput(serializers.Serializer):

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from common.api import ActionInput, RatingInput, RatingOutput
 from common.files import signed_url
 from common.i18n import translate
 from common.uploads import upload_id_field
@@ -306,7 +307,8 @@ REQUIRED_BY_ACTION = {
 }
 
 
-class ServiceRequestTransitionInput(serializers.Serializer):
+class ServiceRequestTransitionInput(ActionInput):
+    required_by_action = REQUIRED_BY_ACTION
     ACTIONS = (
         "receive",
         "start",
@@ -338,26 +340,13 @@ class ServiceRequestTransitionInput(serializers.Serializer):
     assignee = serializers.UUIDField(required=False, help_text="assign: a staff member's id.")
     agency = serializers.UUIDField(required=False, help_text="forward: the new agency's id.")
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = {
-            name: [ErrorDetail(_("This field is required."), code="required")]
-            for name in REQUIRED_BY_ACTION.get(attrs["action"], ())
-            if name not in attrs or (isinstance(attrs[name], str) and not attrs[name].strip())
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
+
+class ServiceRequestRatingInput(RatingInput):
+    pass
 
 
-class ServiceRequestRatingInput(serializers.Serializer):
-    score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-
-class ServiceRequestRatingOutput(serializers.Serializer):
-    score = serializers.IntegerField()
-    comment = serializers.CharField()
-    created_at = serializers.DateTimeField()
+class ServiceRequestRatingOutput(RatingOutput):
+    pass
 
 
 class ServiceRequestLookupInput(serializers.Serializer):
