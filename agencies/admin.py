@@ -17,7 +17,6 @@ from django.db import models
 from django.db.models import BLANK_CHOICE_DASH, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
 from accounts.models import User
 from accounts.phones import normalize_phone
@@ -31,6 +30,7 @@ from agencies.selectors import (
     rank_for,
 )
 from common.admin_access import ADMIN, OFFICER, RankAccessMixin, RankScopedAdmin, highest_rank
+from common.exceptions import DomainError
 from common.text import fold
 
 
@@ -50,13 +50,8 @@ def _rank_over(request: HttpRequest, agency: Agency) -> int:
     return cache[agency.pk]
 
 
-def _refusal(error: APIException) -> str:
-    detail = error.detail
-    if isinstance(detail, list):
-        return " ".join(str(item) for item in detail)
-    if isinstance(detail, dict):
-        return " ".join(str(item) for value in detail.values() for item in value)
-    return str(detail)
+def _refusal(error: DomainError) -> str:
+    return str(error)
 
 
 def _adopt(saved: models.Model, obj: models.Model) -> None:
@@ -147,7 +142,7 @@ class AgencyAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             else:
                 changes = {name: data[name] for name in self.changed_data if name in data}
                 actions.check_update_agency(self.actor, self.instance, changes)
-        except APIException as exc:
+        except DomainError as exc:
             self.add_error(None, _refusal(exc))
         return data
 
@@ -258,7 +253,7 @@ class AgencyAdmin(RankScopedAdmin):
             else:
                 fields = {name: data[name] for name in form.fields if name != "parent"}
                 saved = actions.add_agency(request.user, parent=data.get("parent"), **fields)
-        except APIException as exc:
+        except DomainError as exc:
             # The form ran the same checks; only a concurrent change of rights ends here.
             raise PermissionDenied(_refusal(exc)) from exc
         _adopt(saved, obj)
@@ -307,7 +302,7 @@ class MembershipAddForm(forms.ModelForm):  # type: ignore[type-arg]
             return data
         try:
             actions.check_grant(self.actor, user=user, agency=agency, role=data["role"])
-        except APIException as exc:
+        except DomainError as exc:
             self.add_error(None, _refusal(exc))
         return data
 
@@ -325,7 +320,7 @@ class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
             return data
         try:
             actions.check_membership_change(self.actor, self.instance, data["role"])
-        except APIException as exc:
+        except DomainError as exc:
             self.add_error(None, _refusal(exc))
         return data
 
@@ -375,7 +370,7 @@ class StaffMembershipAdmin(RankScopedAdmin):
         if obj.pk not in cache:
             try:
                 actions.check_membership_change(request.user, obj)
-            except APIException:
+            except DomainError:
                 cache[obj.pk] = False
             else:
                 cache[obj.pk] = True
@@ -437,7 +432,7 @@ class StaffMembershipAdmin(RankScopedAdmin):
                 saved = actions.grant_membership(
                     request.user, user=obj.user, agency=data["agency"], role=data["role"]
                 )
-        except APIException as exc:
+        except DomainError as exc:
             # The form ran the same checks; only a concurrent change of rights ends here.
             raise PermissionDenied(_refusal(exc)) from exc
         _adopt(saved, obj)
@@ -445,7 +440,7 @@ class StaffMembershipAdmin(RankScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: StaffMembership) -> None:
         try:
             actions.revoke_membership(request.user, obj)
-        except APIException as exc:
+        except DomainError as exc:
             raise PermissionDenied(_refusal(exc)) from exc
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StaffMembership]) -> None:

@@ -71,6 +71,25 @@ def agencies_in_scope(user) -> QuerySet[Agency]:  # type: ignore[no-untyped-def]
     return Agency.objects.filter(Q(pk__in=memberships.values("agency_id")) | Exists(above))
 
 
+def agency_ids_in_scope(user) -> frozenset[Any]:  # type: ignore[no-untyped-def]
+    """Ids of `agencies_in_scope(user)`, computed once per user object: the answer to "does
+    this staff member act for that agency", asked many times while one request runs."""
+    cached = getattr(user, "_agency_ids_in_scope", None)
+    if cached is None:
+        cached = (
+            frozenset(agencies_in_scope(user).values_list("pk", flat=True))
+            if user.is_staff
+            else frozenset()
+        )
+        user._agency_ids_in_scope = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def acts_for(user, agency_id: Any) -> bool:  # type: ignore[no-untyped-def]
+    """Whether `user` acts for the agency as staff (a superuser acts for every agency)."""
+    return bool(user.is_superuser or agency_id in agency_ids_in_scope(user))
+
+
 def rank_for(user, agency: Agency) -> int:  # type: ignore[no-untyped-def]
     """The highest rank `user` holds over `agency` (0 when none); superusers rank above all."""
     if user.is_superuser:

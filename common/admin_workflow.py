@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,11 +44,10 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from common import audit
 from common.admin_access import RankScopedAdmin
+from common.exceptions import DomainError
 from common.files import signed_url
 from common.i18n import translate
 
@@ -125,26 +124,11 @@ class CommentForm(WorkflowForm):
         return {"note": self.cleaned_data["note"], "internal": self.cleaned_data["internal"]}
 
 
-def _flatten_detail(detail: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """(dotted field path, message) pairs of a DRF error detail, however nested."""
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            yield from _flatten_detail(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(detail, list):
-        for value in detail:
-            yield from _flatten_detail(value, prefix)
-    else:
-        yield prefix, str(detail)
-
-
-def add_domain_error(form: forms.Form, error: APIException) -> None:
+def add_domain_error(form: forms.Form, error: DomainError) -> None:
     """Show what an action refused as form errors: on the field it names, else on top."""
-    if isinstance(error, ApiValidationError):
-        for field, message in _flatten_detail(error.detail):
-            name = field.split(".", 1)[0]
-            form.add_error(name if name in form.fields else None, message)
-    else:
-        form.add_error(None, str(error.detail))
+    for field, message in error.messages():
+        name = (field or "").split(".", 1)[0]
+        form.add_error(name if name in form.fields else None, message)
 
 
 @dataclass(frozen=True)
@@ -187,7 +171,7 @@ def bulk_transition(action: str, description: Any, name: str) -> Callable[..., N
                 continue
             try:
                 modeladmin.workflow_apply(request, obj, action, {})
-            except APIException:
+            except DomainError:
                 skipped.append(str(obj))
             else:
                 done.append(str(obj))
@@ -391,7 +375,7 @@ class WorkflowAdmin(RankScopedAdmin):
             if form.is_valid():
                 try:
                     self.workflow_apply(request, obj, action, form.action_kwargs())
-                except APIException as error:
+                except DomainError as error:
                     add_domain_error(form, error)
                 else:
                     self.message_user(

@@ -12,6 +12,8 @@ from drf_standardized_errors.handler import ExceptionHandler as StandardizedExce
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 
+from common.exceptions import DomainError, InvalidInput
+
 
 def plain_jwt_error(exc: Exception) -> Exception:
     """The same error with one message and one code; anything not from simplejwt unchanged."""
@@ -38,8 +40,23 @@ def _reason(detail: dict[str, Any]) -> str:
     return str(detail.get("detail") or "")
 
 
+def api_error(exc: DomainError) -> exceptions.APIException:
+    """The HTTP face of a domain refusal (`common.exceptions`): the only place that maps them."""
+    if isinstance(exc, InvalidInput):
+        error: exceptions.APIException = exceptions.ValidationError(exc.errors, code=exc.code)
+    else:
+        error = exceptions.APIException(detail=exc.detail, code=exc.code)
+    error.status_code = exc.status_code
+    if getattr(exc, "wait", None):
+        error.wait = exc.wait  # type: ignore[attr-defined]
+    return error
+
+
 class ExceptionHandler(StandardizedExceptionHandler):
-    """The project's one error handler: drf-standardized-errors plus simplejwt's errors."""
+    """The project's one error handler: drf-standardized-errors, domain refusals and
+    simplejwt's errors."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            exc = api_error(exc)
         return super().convert_known_exceptions(plain_jwt_error(exc))

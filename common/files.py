@@ -33,10 +33,10 @@ from mutagen.mp4 import MP4, Atoms
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from PIL import Image, ImageOps
-from rest_framework import status
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail
 
 from common import audit
+from common.exceptions import InvalidInput
 
 IMAGE = "image"
 PDF = "pdf"
@@ -60,10 +60,10 @@ LINK_WINDOW_SECONDS = 60
 Image.MAX_IMAGE_PIXELS = settings.FILE_MAX_IMAGE_PIXELS
 
 
-class FileTooLarge(ValidationError):
+class FileTooLarge(InvalidInput):
     """A 413 in the validation-error shape, so the client still learns which field it was."""
 
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    status_code = 413
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,11 @@ _FILETYPE_MIMES = {
 _PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
-def _file_error(message: Any, code: str) -> ValidationError:
-    return ValidationError({"file": [ErrorDetail(str(message), code=code)]})
+def _file_error(message: Any, code: str) -> InvalidInput:
+    return InvalidInput({"file": [ErrorDetail(str(message), code=code)]}, code=code)
 
 
-def _unsupported() -> ValidationError:
+def _unsupported() -> InvalidInput:
     return _file_error(
         _("The file's content is not of a type accepted here."), "unsupported_file_type"
     )
@@ -131,7 +131,7 @@ _UNREADABLE = {
 }
 
 
-def _unreadable(kind: str) -> ValidationError:
+def _unreadable(kind: str) -> InvalidInput:
     return _file_error(_UNREADABLE[kind], "unsupported_file_type")
 
 

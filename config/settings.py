@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "common",
     "agencies",
     "accounts",
+    "casework",
     "services",
     "feedback",
     "notifications",

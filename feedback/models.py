@@ -1,50 +1,34 @@
 """Citizen feedback and petitions (phản ánh, kiến nghị — PAKN)."""
 
-import uuid
-
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from common.i18n import validate_translations
-from common.models import StoredFile, TimeStampedModel, UUIDModel
-from common.translations import TRANSLATION_STATUS_HELP, validate_translation_status
+from casework.models import Case, CaseCategory, CaseEvent, CaseRating
+from common.models import StoredFile, UUIDModel
 
 
-class FeedbackCategory(TimeStampedModel):
+class FeedbackCategory(CaseCategory):
     """What a feedback is about; its level decides which agency receives it."""
 
     class Level(models.TextChoices):
         COMMUNE = "commune", _("Cấp xã")
         PROVINCE = "province", _("Cấp tỉnh")
 
-    code = models.SlugField(_("mã"), max_length=64, unique=True)
-    name = models.JSONField(_("tên"), validators=[validate_translations])
     default_level = models.CharField(
         _("cấp xử lý mặc định"), max_length=16, choices=Level.choices, default=Level.COMMUNE
     )
-    position = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
-    translation_status = models.JSONField(
-        _("translation status"),
-        default=dict,
-        blank=True,
-        validators=[validate_translation_status],
-        help_text=TRANSLATION_STATUS_HELP,
-    )
 
-    class Meta:
+    class Meta(CaseCategory.Meta):
         verbose_name = _("lĩnh vực phản ánh")
         verbose_name_plural = pgettext_lazy("plural", "lĩnh vực phản ánh")
-        ordering = ("position", "code")
-
-    def __str__(self) -> str:
-        return str(self.name.get("vi", self.code))
 
 
-class Feedback(TimeStampedModel):
+class Feedback(Case):
     """One citizen's feedback or petition, routed to one agency."""
+
+    OWNER_FIELD = "author"
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Đã gửi")
@@ -58,7 +42,6 @@ class Feedback(TimeStampedModel):
     # What the public feed shows: accepting is the moderation step.
     PUBLISHED = (Status.IN_PROGRESS, Status.ANSWERED, Status.CLOSED)
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tracking_code = models.CharField(_("mã phản ánh"), max_length=20, unique=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,12 +54,6 @@ class Feedback(TimeStampedModel):
         verbose_name=_("lĩnh vực"),
         on_delete=models.PROTECT,
         related_name="feedback",
-    )
-    administrative_unit = models.ForeignKey(
-        "agencies.AdministrativeUnit",
-        verbose_name=_("xã/phường"),
-        on_delete=models.PROTECT,
-        related_name="+",
     )
     village = models.CharField(_("thôn/bản"), max_length=120, blank=True)
     latitude = models.DecimalField(
@@ -116,36 +93,20 @@ class Feedback(TimeStampedModel):
     support_count = models.PositiveIntegerField(_("số người ủng hộ"), default=0)
     client_created_at = models.DateTimeField(_("thời điểm tạo trên máy"), null=True, blank=True)
 
-    class Meta:
+    class Meta(Case.Meta):
         verbose_name = _("phản ánh, kiến nghị")
         verbose_name_plural = pgettext_lazy("plural", "phản ánh, kiến nghị")
-        ordering = ("-created_at",)
         indexes = [models.Index(fields=("agency", "status"))]
 
-    def __str__(self) -> str:
-        return self.tracking_code
 
-
-class FeedbackEvent(UUIDModel):
+class FeedbackEvent(CaseEvent):
     feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    action = models.CharField(max_length=32)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
-    note = models.TextField(blank=True)
-    internal = models.BooleanField(default=False)
-    details = models.JSONField(default=dict, blank=True)
 
-    class Meta:
+    class Meta(CaseEvent.Meta):
         verbose_name = _("diễn biến phản ánh")
         verbose_name_plural = pgettext_lazy("plural", "diễn biến phản ánh")
-        ordering = ("created_at",)
 
 
 class FeedbackSupport(UUIDModel):
@@ -164,22 +125,12 @@ class FeedbackSupport(UUIDModel):
         ]
 
 
-class FeedbackRating(UUIDModel):
+class FeedbackRating(CaseRating):
     """The author's rating of the answer; one per feedback."""
 
     feedback = models.OneToOneField(
         Feedback, verbose_name=_("phản ánh"), on_delete=models.CASCADE, related_name="rating"
     )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("người đánh giá"),
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
-    score = models.PositiveSmallIntegerField(
-        _("điểm"), validators=[MinValueValidator(1), MaxValueValidator(5)]
-    )
-    comment = models.TextField(_("nhận xét"), blank=True)
 
     class Meta:
         verbose_name = _("đánh giá trả lời")

@@ -3,7 +3,8 @@
 from django.db.models import Q, QuerySet
 
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import agencies_in_scope, nearby_agencies
+from agencies.selectors import nearby_agencies
+from casework.access import cases_actionable_by, cases_visible_to
 from feedback.models import Feedback, FeedbackCategory
 
 TRACKING_PREFIX = "PA"
@@ -21,14 +22,7 @@ def _with_refs(items: QuerySet[Feedback]) -> QuerySet[Feedback]:
 
 def feedback_visible_to(user) -> QuerySet[Feedback]:  # type: ignore[no-untyped-def]
     """The user's own feedback, plus what is routed to an agency in their scope (staff)."""
-    if not user.is_authenticated or not user.is_active:
-        return Feedback.objects.none()
-    if user.is_superuser:
-        return _with_refs(Feedback.objects.all())
-    condition = Q(author=user)
-    if user.is_staff:
-        condition |= Q(agency__in=agencies_in_scope(user))
-    return _with_refs(Feedback.objects.filter(condition))
+    return _with_refs(cases_visible_to(user, Feedback.objects.all(), own=Q(author=user)))
 
 
 def public_feedback() -> QuerySet[Feedback]:
@@ -70,17 +64,10 @@ def feedback_actionable_by(user) -> QuerySet[Feedback]:  # type: ignore[no-untyp
     """Feedback the user handles as staff: all for a superuser, otherwise what is routed to an
     agency in their scope. The staff UI (the admin) starts here; the user's own feedback as a
     citizen is not in it."""
-    if not user.is_authenticated or not user.is_active:
-        return Feedback.objects.none()
-    if user.is_superuser:
-        return _with_refs(Feedback.objects.all())
-    if not user.is_staff:
-        return Feedback.objects.none()
-    return _with_refs(Feedback.objects.filter(agency__in=agencies_in_scope(user)))
+    return _with_refs(cases_actionable_by(user, Feedback.objects.all()))
 
 
 def forward_targets(item: Feedback) -> QuerySet[Agency]:
-    """The agencies offered for forwarding `item`: active ones, not its own, in the same
-    province's tree or above its agency. (`forward` accepts any active agency; offering the
-    nearby ones keeps the list short, and a citizen's issue rarely leaves the province.)"""
+    """Agencies `forward` accepts for `item`: active, not its own, in the same province's
+    tree or above its agency (`casework.actions.checked_forward_target`'s rule)."""
     return nearby_agencies(item.agency)

@@ -1,11 +1,11 @@
-"""Every write to dossiers: one function per transition, each in one transaction.
-
-Checks answer in DESIGN's order: outside scope → 404 (the caller only reaches a dossier through
-`requests_visible_to`), bad body → 400, actor may not → 403, wrong state → 409.
+"""Every write to dossiers. The state table lives in `DOSSIERS` (a `casework.Workflow`):
+each action's sources, target, actor, the input it needs and its hooks; the case engine
+applies it in one transaction, checking in DESIGN's order: outside scope → 404 (the caller
+only reaches a dossier through `requests_visible_to`), bad body → 400, actor may not → 403,
+wrong state → 409.
 """
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,16 +15,28 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from accounts.phones import normalize_phone
 from agencies import calendar
-from agencies.models import AdministrativeUnit, Agency, StaffMembership
-from agencies.selectors import agencies_in_scope, province_tree_root, staff_covering
-from common import audit, files
-from common.exceptions import Conflict, InvalidTransition, NotAllowed
-from common.sync import record_removal, record_scope_loss
-from common.tracking import new_tracking_code
+from agencies.models import AdministrativeUnit, StaffMembership
+from agencies.selectors import acts_for
+from casework import access
+from casework.actions import (
+    AttachmentKind,
+    AttachmentRules,
+    RatingRules,
+    attach_file,
+    comment_action,
+    existing_case,
+    forward_action,
+    open_case,
+    rate_case,
+)
+from casework.engine import OWNER, STAFF, Action, Step, Workflow
+from common import files
+from common.exceptions import InvalidInput, NotAllowed
+from common.sync import record_removal
 from notifications.outbox import notify
 from services.models import (
     PublicService,
@@ -33,90 +45,248 @@ from services.models import (
     ServiceRequestEvent,
     ServiceRequestRating,
 )
-from services.selectors import handling_agency
+from services.selectors import TRACKING_PREFIX, handling_agency
 
 Status = ServiceRequest.Status
-STAFF = "staff"
-APPLICANT = "applicant"
-OPEN_STATES = (
-    Status.SUBMITTED,
-    Status.RECEIVED,
-    Status.SUPPLEMENT_REQUESTED,
-    Status.IN_PROGRESS,
-    Status.RESULT_READY,
+OPEN_STATES = ServiceRequest.OPEN
+SUPPLEMENT_ITEM_LIMIT = 20
+
+# Kinds the applicant must not miss: without an active device they go by SMS (after
+# commit, rate limited per phone: `notifications.outbox.notify(critical=True)`). An assisted
+# applicant often has no app at all; the SMS carries the tracking code.
+CRITICAL_KINDS = frozenset(
+    {
+        "service_request.assisted_submitted",
+        "service_request.supplement_requested",
+        "service_request.result_ready",
+    }
 )
 
 
-@dataclass(frozen=True)
-class Transition:
-    sources: tuple[str, ...]
-    target: str | None  # None: the state stays as it is (comments)
-    actor: str
+def _message_context(dossier: ServiceRequest, reason: str = "") -> dict[str, Any]:
+    return {
+        "tracking_code": dossier.tracking_code,
+        "service_name": dossier.service.name,
+        "agency_name": dossier.agency.name,
+        "status": dossier.status,
+        "due_date": timezone.localtime(dossier.due_at).strftime("%d/%m/%Y")
+        if dossier.due_at
+        else "",
+        "reason": reason,
+    }
 
 
-TRANSITIONS: dict[str, Transition] = {
-    "receive": Transition((Status.SUBMITTED,), Status.RECEIVED, STAFF),
-    "start": Transition((Status.RECEIVED,), Status.IN_PROGRESS, STAFF),
-    "approve": Transition((Status.IN_PROGRESS,), Status.RESULT_READY, STAFF),
-    "return_result": Transition((Status.RESULT_READY,), Status.COMPLETED, STAFF),
-    "reject": Transition(
-        (Status.SUBMITTED, Status.RECEIVED, Status.IN_PROGRESS), Status.REJECTED, STAFF
-    ),
-    "cancel": Transition(
-        (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED), Status.CANCELLED, APPLICANT
-    ),
-    "request_supplement": Transition(
-        (Status.SUBMITTED, Status.RECEIVED, Status.IN_PROGRESS),
-        Status.SUPPLEMENT_REQUESTED,
-        STAFF,
-    ),
-    # The target is the state the dossier was in when the supplement was requested
-    # (`status_before_supplement`), set by `transition_request`.
-    "supplement": Transition((Status.SUPPLEMENT_REQUESTED,), None, APPLICANT),
-    "assign": Transition(OPEN_STATES, None, STAFF),
-    "forward": Transition(OPEN_STATES, None, STAFF),
-    "comment": Transition(OPEN_STATES, None, STAFF),
-}
+def _notify(user, dossier: ServiceRequest, kind: str, reason: str = "") -> None:  # type: ignore[no-untyped-def]
+    notify(
+        user,
+        kind,
+        _message_context(dossier, reason),
+        data={
+            "type": "service_request",
+            "id": str(dossier.pk),
+            "status": dossier.status,
+            "tracking_code": dossier.tracking_code,
+        },
+        collapse_key=f"service_request-{dossier.pk}",
+        critical=kind in CRITICAL_KINDS and user.pk == dossier.applicant_id,
+    )
+
+
+# -- the hooks of the state table ------------------------------------------------------
+
+
+def _receive(step: Step) -> None:
+    dossier = step.case
+    dossier.received_at = step.now
+    dossier.due_at = calendar.due_at(step.now, dossier.service.processing_days)
+
+
+def _check_supplement_items(step: Step) -> None:
+    step.refs["items"] = _checked_supplement_items(step.case.service, step.data.get("items") or [])
+
+
+def _request_supplement(step: Step) -> None:
+    dossier = step.case
+    dossier.status_before_supplement = step.previous
+    dossier.supplement_requested_at = step.now
+    dossier.supplement_items = step.refs["items"]
+    step.details["items"] = step.refs["items"]
+
+
+def _supplement(step: Step) -> None:
+    # Back to the state the dossier was in when the supplement was requested.
+    dossier = step.case
+    step.details = _apply_supplement(
+        dossier, step.data.get("responses") or [], step.data.get("form_data"), step.now
+    )
+    dossier.status = dossier.status_before_supplement or Status.SUBMITTED
+    dossier.status_before_supplement = ""
+    dossier.supplement_requested_at = None
+
+
+def _check_assignee(step: Step) -> None:
+    step.refs["assignee"] = _checked_assignee(step.case, step.data.get("assignee"))
+
+
+def _assign(step: Step) -> None:
+    step.case.assignee = step.refs["assignee"]
+    step.details["assignee"] = str(step.refs["assignee"].pk)
+
+
+def _unassign(step: Step) -> None:
+    # Whoever handled it at the old agency does not work at the new one.
+    step.case.assignee = None
+
+
+def _keep_on_forward(dossier: ServiceRequest) -> set[Any]:
+    return {dossier.applicant_id, dossier.submitted_by_id}
+
 
 # The applicant hears of every change of state under its own kind; assign, forward and
 # comment keep the state and notify nobody.
-NOTIFY_KINDS: dict[str, str] = {
-    "receive": "service_request.received",
-    "start": "service_request.in_progress",
-    "request_supplement": "service_request.supplement_requested",
+TRANSITIONS: dict[str, Action] = {
+    "receive": Action(
+        (Status.SUBMITTED,),
+        Status.RECEIVED,
+        apply=_receive,
+        notify="service_request.received",
+    ),
+    "start": Action((Status.RECEIVED,), Status.IN_PROGRESS, notify="service_request.in_progress"),
+    "approve": Action(
+        (Status.IN_PROGRESS,),
+        Status.RESULT_READY,
+        needs=("result",),
+        notify="service_request.result_ready",
+    ),
+    "return_result": Action(
+        (Status.RESULT_READY,), Status.COMPLETED, notify="service_request.completed"
+    ),
+    "reject": Action(
+        (Status.SUBMITTED, Status.RECEIVED, Status.IN_PROGRESS),
+        Status.REJECTED,
+        needs=("reason",),
+        notify="service_request.rejected",
+    ),
+    "cancel": Action(
+        (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED),
+        Status.CANCELLED,
+        actor=OWNER,
+        notify="service_request.cancelled",
+    ),
+    "request_supplement": Action(
+        (Status.SUBMITTED, Status.RECEIVED, Status.IN_PROGRESS),
+        Status.SUPPLEMENT_REQUESTED,
+        needs=("reason", "items"),
+        check=_check_supplement_items,
+        apply=_request_supplement,
+        notify="service_request.supplement_requested",
+    ),
     # The applicant's own answer: only a plain acknowledgement of the state it returned to.
-    "supplement": "service_request.status_changed",
-    "approve": "service_request.result_ready",
-    "return_result": "service_request.completed",
-    "reject": "service_request.rejected",
-    "cancel": "service_request.cancelled",
+    "supplement": Action(
+        (Status.SUPPLEMENT_REQUESTED,),
+        actor=OWNER,
+        needs=("responses",),
+        apply=_supplement,
+        notify="service_request.status_changed",
+    ),
+    "assign": Action(OPEN_STATES, needs=("assignee",), check=_check_assignee, apply=_assign),
+    "forward": forward_action(
+        OPEN_STATES, sync_kind="service_request", keep=_keep_on_forward, also=_unassign
+    ),
+    "comment": comment_action(OPEN_STATES),
 }
-SUPPLEMENT_ITEM_LIMIT = 20
+NOTIFY_KINDS: dict[str, str] = {
+    name: action.notify for name, action in TRANSITIONS.items() if action.notify
+}
 
+DOSSIERS = Workflow(
+    model=ServiceRequest,
+    event_model=ServiceRequestEvent,
+    event_case_field="request",
+    actions=TRANSITIONS,
+    notify=_notify,
+    invalid_transition_message=gettext_lazy("Cannot %(action)s a dossier that is %(status)s."),
+    lock_related=("service", "agency"),
+)
 
-def staff_agency_ids(user) -> set[Any]:  # type: ignore[no-untyped-def]
-    """Ids of agencies the user acts for, computed once per user object."""
-    cached = getattr(user, "_staff_agency_ids", None)
-    if cached is None:
-        cached = (
-            set(agencies_in_scope(user).values_list("pk", flat=True)) if user.is_staff else set()
-        )
-        user._staff_agency_ids = cached
-    return cached
-
-
-def _may_act(user, dossier: ServiceRequest, actor: str) -> bool:  # type: ignore[no-untyped-def]
-    if actor == APPLICANT:
-        return dossier.applicant_id == user.pk
-    return user.is_superuser or dossier.agency_id in staff_agency_ids(user)
+Kind = ServiceRequestAttachment.Kind
+ATTACHMENT_LIMIT = 20
+# The applicant adds evidence while the dossier is open; the result is prepared while the
+# dossier is processed and may be completed once it is ready. The cap counts the
+# applicant's files and the results apart, so a full dossier never blocks its result.
+_APPLICANT_KINDS = (Kind.DOCUMENT, Kind.PHOTO, Kind.AUDIO)
+ATTACHMENTS = AttachmentRules(
+    model=ServiceRequestAttachment,
+    case_field="request",
+    kinds={
+        Kind.DOCUMENT: AttachmentKind(
+            frozenset({files.IMAGE, files.PDF}),
+            OPEN_STATES,
+            ATTACHMENT_LIMIT,
+            counted_with=_APPLICANT_KINDS,
+        ),
+        Kind.PHOTO: AttachmentKind(
+            frozenset({files.IMAGE}), OPEN_STATES, ATTACHMENT_LIMIT, counted_with=_APPLICANT_KINDS
+        ),
+        Kind.AUDIO: AttachmentKind(
+            frozenset({files.AUDIO}), OPEN_STATES, ATTACHMENT_LIMIT, counted_with=_APPLICANT_KINDS
+        ),
+        Kind.RESULT: AttachmentKind(
+            frozenset({files.IMAGE, files.PDF}),
+            (Status.IN_PROGRESS, Status.RESULT_READY),
+            ATTACHMENT_LIMIT,
+            actor=STAFF,
+        ),
+    },
+    wrong_state=gettext_lazy("Cannot attach a %(kind)s to a dossier that is %(status)s."),
+    too_many=gettext_lazy("A dossier holds at most %(limit)s such attachments."),
+)
+RATINGS = RatingRules(
+    model=ServiceRequestRating,
+    case_field="request",
+    states=(Status.COMPLETED,),
+    too_early=gettext_lazy("Only a completed dossier can be rated."),
+    done_already=gettext_lazy("This dossier has been rated already."),
+)
 
 
 def allowed_actions(user, dossier: ServiceRequest) -> list[str]:  # type: ignore[no-untyped-def]
-    return [
-        name
-        for name, t in TRANSITIONS.items()
-        if dossier.status in t.sources and _may_act(user, dossier, t.actor)
-    ]
+    return DOSSIERS.allowed_actions(user, dossier)
+
+
+record_personal_data_read = access.record_personal_data_read
+
+
+def transition_request(
+    user: Any, dossier: ServiceRequest, action: str, **data: Any
+) -> ServiceRequest:
+    """Apply one action of the dossier state table as `user` (`casework.Workflow.apply`).
+
+    `data` is the body as the caller validated its shape: `note`, `internal`, and `items`,
+    `responses`, `form_data`, `assignee` or `agency` as the action takes them. What the body
+    refers to is checked first (400), then the actor's right (403) and the state (409), then
+    what only the open supplement request defines (its answers: 400).
+    """
+    return DOSSIERS.apply(user, dossier, action, **data)  # type: ignore[no-any-return]
+
+
+def rate_request(
+    user, dossier: ServiceRequest, *, score: int, comment: str = ""
+) -> ServiceRequestRating:  # type: ignore[no-untyped-def]
+    """Record the applicant's rating (1–5) of a completed dossier, once."""
+    return rate_case(DOSSIERS, RATINGS, user, dossier, score=score, comment=comment)  # type: ignore[no-any-return]
+
+
+def add_request_attachment(
+    user, dossier: ServiceRequest, *, kind: str, upload: Any
+) -> ServiceRequestAttachment:  # type: ignore[no-untyped-def]
+    """Attach an uploaded file to a dossier as `user`: the applicant adds documents, photos
+    and voice notes while the dossier is open; staff in scope add `result` files while it is
+    in progress or its result is ready (`ATTACHMENTS`; `casework.actions.attach_file`)."""
+    return attach_file(DOSSIERS, ATTACHMENTS, user, dossier, kind=kind, upload=upload)  # type: ignore[no-any-return]
+
+
+# -- submission --------------------------------------------------------------------------
 
 
 def _validate_form_data(schema: dict[str, Any], form_data: Any) -> None:
@@ -140,85 +310,17 @@ def _validate_form_data(schema: dict[str, Any], form_data: Any) -> None:
             else:
                 errors.setdefault("non_field_errors", []).append(message)
     if errors:
-        raise ValidationError({"form_data": errors})
+        raise InvalidInput({"form_data": errors})
 
 
-def _record(
-    dossier: ServiceRequest,
-    actor,  # type: ignore[no-untyped-def]
-    action: str,
-    from_status: str,
-    note: str = "",
-    internal: bool = False,
-    details: dict[str, Any] | None = None,
-) -> ServiceRequestEvent:
-    # Every transition passes through here, so the audit entry cannot be forgotten by a new one.
-    audit.record_transition(actor, action, dossier, from_status)
-    return ServiceRequestEvent.objects.create(
-        request=dossier,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=dossier.status,
-        note=note,
-        internal=internal,
-        details=details or {},
-    )
-
-
-def record_personal_data_read(user, dossier: ServiceRequest) -> None:  # type: ignore[no-untyped-def]
-    """Log that `user` opened `dossier`'s personal data (form, applicant) as staff.
-
-    The caller has already scoped the read (`requests_visible_to`); anyone but the applicant
-    reading it is staff and is logged, the applicant's own reads are not.
-    """
-    if dossier.applicant_id != user.pk:
-        audit.record(user, "view_personal_data", dossier, agency_id=dossier.agency_id)
-
-
-def _message_context(dossier: ServiceRequest, reason: str = "") -> dict[str, Any]:
-    return {
-        "tracking_code": dossier.tracking_code,
-        "service_name": dossier.service.name,
-        "agency_name": dossier.agency.name,
-        "status": dossier.status,
-        "due_date": timezone.localtime(dossier.due_at).strftime("%d/%m/%Y")
-        if dossier.due_at
-        else "",
-        "reason": reason,
-    }
-
-
-# Kinds the applicant must not miss: without an active device they go by SMS (after
-# commit, rate limited per phone: `notifications.outbox.notify(critical=True)`). An assisted
-# applicant often has no app at all; the SMS carries the tracking code.
-CRITICAL_KINDS = frozenset(
-    {
-        "service_request.assisted_submitted",
-        "service_request.supplement_requested",
-        "service_request.result_ready",
-    }
-)
-
-
-def _notify(user, dossier: ServiceRequest, kind: str, reason: str = "") -> None:  # type: ignore[no-untyped-def]
-    notify(
-        user,
-        kind,
-        _message_context(dossier, reason),
-        data={
-            "type": "service_request",
-            "id": str(dossier.pk),
-            "status": dossier.status,
-            "tracking_code": dossier.tracking_code,
-        },
-        collapse_key=f"service_request-{dossier.pk}",
-        critical=kind in CRITICAL_KINDS and user.pk == dossier.applicant_id,
-    )
-
-
-def _notify_applicant(dossier: ServiceRequest, kind: str, reason: str = "") -> None:
-    _notify(dossier.applicant, dossier, kind, reason)
+def _checked_handling_agency(service: PublicService, commune: AdministrativeUnit) -> Any:
+    agency = handling_agency(service, commune)
+    if agency is None:
+        raise InvalidInput(
+            {"administrative_unit": [_("This service is not yet offered in this commune.")]},
+            code="service_not_offered",
+        )
+    return agency
 
 
 def submit_request(
@@ -238,52 +340,32 @@ def submit_request(
     applicant is then told under `service_request.assisted_submitted`, by SMS (sent after
     commit) when they have no active device to push to.
     """
-    if request_id is not None:
-        existing = ServiceRequest.objects.filter(pk=request_id).first()
-        if existing is not None:
-            if existing.applicant_id != applicant.pk:
-                raise Conflict(_("This id is already in use."), code="id_taken")
-            return existing, False
+    existing = existing_case(DOSSIERS, request_id, applicant)
+    if existing is not None:
+        return existing, False
     _validate_form_data(service.form_schema or {}, form_data)
-    agency = handling_agency(service, commune)
-    if agency is None:
-        raise ValidationError(
-            {"administrative_unit": [_("This service is not yet offered in this commune.")]},
-            code="service_not_offered",
-        )
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                dossier = ServiceRequest.objects.create(
-                    **({"id": request_id} if request_id else {}),
-                    tracking_code=new_tracking_code("DV"),
-                    service=service,
-                    applicant=applicant,
-                    administrative_unit=commune,
-                    agency=agency,
-                    form_data=form_data,
-                    note=note,
-                    submitted_by=submitted_by,
-                )
-                _record(dossier, submitted_by or applicant, "submit", "", note)
-                if submitted_by is None:
-                    _notify_applicant(dossier, "service_request.submitted")
-                else:
-                    _notify_applicant(dossier, "service_request.assisted_submitted")
-                return dossier, True
-        except IntegrityError:
-            if request_id and ServiceRequest.objects.filter(pk=request_id).exists():
-                return submit_request(
-                    applicant=applicant,
-                    service=service,
-                    commune=commune,
-                    form_data=form_data,
-                    note=note,
-                    request_id=request_id,
-                    submitted_by=submitted_by,
-                )
-            continue  # a tracking-code collision: draw another code
-    raise Conflict(_("Could not issue a tracking code, please retry."), code="retry")
+    agency = _checked_handling_agency(service, commune)
+    return open_case(  # type: ignore[no-any-return]
+        DOSSIERS,
+        tracking_prefix=TRACKING_PREFIX,
+        owner=applicant,
+        case_id=request_id,
+        fields={
+            "service": service,
+            "administrative_unit": commune,
+            "agency": agency,
+            "form_data": form_data,
+            "note": note,
+            "submitted_by": submitted_by,
+        },
+        notify_kind=(
+            "service_request.submitted"
+            if submitted_by is None
+            else "service_request.assisted_submitted"
+        ),
+        actor=submitted_by,
+        note=note,
+    )
 
 
 def _applicant_by_phone(phone: str, full_name: str):  # type: ignore[no-untyped-def]
@@ -322,22 +404,17 @@ def submit_assisted_request(
     """
     phone = normalize_phone(applicant_phone)
     if phone is None:
-        raise ValidationError(
+        raise InvalidInput(
             {"applicant_phone": [_("Enter a valid phone number.")]}, code="invalid_phone"
         )
     _validate_form_data(service.form_schema or {}, form_data)
-    agency = handling_agency(service, commune)
-    if agency is None:
-        raise ValidationError(
-            {"administrative_unit": [_("This service is not yet offered in this commune.")]},
-            code="service_not_offered",
-        )
-    if not (officer.is_superuser or agency.pk in staff_agency_ids(officer)):
+    agency = _checked_handling_agency(service, commune)
+    if not acts_for(officer, agency.pk):
         raise NotAllowed()
     with transaction.atomic():
         applicant = _applicant_by_phone(phone, applicant_name)
         if applicant.pk == officer.pk:
-            raise ValidationError(
+            raise InvalidInput(
                 {"applicant_phone": [_("File your own dossier without assistance.")]},
                 code="invalid",
             )
@@ -352,103 +429,7 @@ def submit_assisted_request(
         )
 
 
-def _locked(dossier: ServiceRequest) -> ServiceRequest:
-    return (
-        ServiceRequest.objects.select_for_update(of=("self",))
-        .select_related("service", "agency", "applicant")
-        .get(pk=dossier.pk)
-    )
-
-
-def _check(user, dossier: ServiceRequest, action: str) -> Transition:  # type: ignore[no-untyped-def]
-    transition = TRANSITIONS[action]
-    if not _may_act(user, dossier, transition.actor):
-        raise NotAllowed()
-    if dossier.status not in transition.sources:
-        raise InvalidTransition(
-            _("Cannot %(action)s a dossier that is %(status)s.")
-            % {"action": action, "status": dossier.status}
-        )
-    return transition
-
-
-def transition_request(
-    user,  # type: ignore[no-untyped-def]
-    dossier: ServiceRequest,
-    action: str,
-    *,
-    note: str = "",
-    internal: bool = False,
-    items: list[dict[str, Any]] | None = None,
-    responses: list[dict[str, Any]] | None = None,
-    form_data: dict[str, Any] | None = None,
-    assignee: UUID | None = None,
-    agency: UUID | None = None,
-) -> ServiceRequest:
-    """Apply one action of the dossier state table as `user`, in one transaction.
-
-    The body's shape was validated by the caller. Under the dossier's lock this checks what
-    the body refers to (form fields of supplement items, the assignee, the target agency:
-    400), the actor's right (403) and the state (409), then what only the open supplement
-    request defines (its answers: 400), and writes the new state, the event row and the
-    applicant's notification together.
-    """
-    with transaction.atomic():
-        dossier = _locked(dossier)
-        details: dict[str, Any] = {}
-        if action == "request_supplement":
-            items = _checked_supplement_items(dossier.service, items or [])
-        elif action == "assign":
-            new_assignee = _checked_assignee(dossier, assignee)
-        elif action == "forward":
-            target = _checked_forward_target(dossier, agency)
-        transition = _check(user, dossier, action)
-        previous = dossier.status
-        now = timezone.now()
-        if transition.target is not None:
-            dossier.status = transition.target
-        if action == "receive":
-            dossier.received_at = now
-            dossier.due_at = calendar.due_at(now, dossier.service.processing_days)
-        elif action == "request_supplement":
-            dossier.status_before_supplement = previous
-            dossier.supplement_requested_at = now
-            dossier.supplement_items = items
-            details["items"] = items
-        elif action == "supplement":
-            details = _apply_supplement(dossier, responses or [], form_data, now)
-            dossier.status = dossier.status_before_supplement or Status.SUBMITTED
-            dossier.status_before_supplement = ""
-            dossier.supplement_requested_at = None
-        elif action == "assign":
-            dossier.assignee = new_assignee
-            details["assignee"] = str(new_assignee.pk)
-        elif action == "forward":
-            details = {"from_agency": str(dossier.agency_id), "to_agency": str(target.pk)}
-            # Staff phones that stop seeing the dossier hear of it in their next sync.
-            record_scope_loss(
-                "service_request",
-                dossier.pk,
-                staff_covering(dossier.agency),
-                keep=staff_covering(target) | {dossier.applicant_id, dossier.submitted_by_id},
-            )
-            dossier.agency = target
-            # Whoever handled it at the old agency does not work at the new one.
-            dossier.assignee = None
-        dossier.save()
-        _record(
-            dossier,
-            user,
-            action,
-            previous,
-            note,
-            internal=internal and action == "comment",
-            details=details,
-        )
-        kind = NOTIFY_KINDS.get(action)
-        if kind is not None:
-            _notify_applicant(dossier, kind, reason=note)
-    return dossier
+# -- what the supplement and assignment refer to ------------------------------------------
 
 
 def _form_field_exists(schema: dict[str, Any], dotted: str) -> bool:
@@ -481,9 +462,9 @@ def _checked_supplement_items(
             }
         )
     if errors:
-        raise ValidationError({"items": errors})
+        raise InvalidInput({"items": errors})
     if not 1 <= len(checked) <= SUPPLEMENT_ITEM_LIMIT:
-        raise ValidationError({"items": [_("Request between 1 and 20 items.")]})
+        raise InvalidInput({"items": [_("Request between 1 and 20 items.")]})
     return checked
 
 
@@ -495,37 +476,12 @@ def _checked_assignee(dossier: ServiceRequest, assignee_id: UUID | None):  # typ
         if assignee_id is not None
         else None
     )
-    if candidate is None or not (
-        candidate.is_superuser or dossier.agency_id in staff_agency_ids(candidate)
-    ):
-        raise ValidationError(
+    if candidate is None or not access.handles(candidate, dossier):
+        raise InvalidInput(
             {"assignee": [_("Assign a staff member of the handling agency or above it.")]},
             code="invalid_assignee",
         )
     return candidate
-
-
-def _checked_forward_target(dossier: ServiceRequest, agency_id: UUID | None) -> Agency:
-    """An active agency in the same province's tree as the dossier's agency, or above it."""
-    target = (
-        Agency.objects.filter(pk=agency_id, is_active=True).first()
-        if agency_id is not None
-        else None
-    )
-    current = dossier.agency
-    if target is None or target.pk == current.pk:
-        raise ValidationError(
-            {"agency": [_("Forward to another active agency.")]}, code="invalid_agency"
-        )
-    # A ministry-level dossier may go anywhere below the ministry.
-    tree_root = province_tree_root(current)
-    upward = current.path.startswith(target.path)
-    if not (upward or target.path.startswith(tree_root.path)):
-        raise ValidationError(
-            {"agency": [_("Forward within the province or to an agency above.")]},
-            code="invalid_agency",
-        )
-    return target
 
 
 def _apply_supplement(
@@ -540,12 +496,12 @@ def _apply_supplement(
     by_item = {str(r["item_id"]): r for r in responses}
     unknown = [index for index, r in enumerate(responses) if str(r["item_id"]) not in items]
     if unknown:
-        raise ValidationError(
+        raise InvalidInput(
             {"responses": {str(i): {"item_id": [_("No such open item.")]} for i in unknown}}
         )
     missing = [item_id for item_id in items if item_id not in by_item]
     if missing:
-        raise ValidationError({"responses": [_("Answer every requested item.")]}, code="incomplete")
+        raise InvalidInput({"responses": [_("Answer every requested item.")]}, code="incomplete")
     wanted = {a for r in responses for a in r.get("attachment_ids") or []}
     fresh = set(
         ServiceRequestAttachment.objects.filter(
@@ -563,7 +519,7 @@ def _apply_supplement(
         if any(a not in fresh for a in r.get("attachment_ids") or [])
     }
     if errors:
-        raise ValidationError({"responses": errors})
+        raise InvalidInput({"responses": errors})
     if form_data is not None:
         _validate_form_data(dossier.service.form_schema or {}, form_data)
         dossier.form_data = form_data
@@ -593,33 +549,6 @@ def _apply_supplement(
                 tzinfo=calendar.LOCAL_TZ,
             )
     return {"paused_working_days": max(paused, 0), "form_data_changed": form_data is not None}
-
-
-def rate_request(
-    user,  # type: ignore[no-untyped-def]
-    dossier: ServiceRequest,
-    *,
-    score: int,
-    comment: str = "",
-) -> ServiceRequestRating:
-    """Record the applicant's rating (1–5) of a completed dossier, once.
-
-    Someone else → 403; not completed → 409 `invalid_transition`; rated already → 409
-    `already_rated`. The dossier's lock makes two concurrent ratings wait for each other.
-    """
-    with transaction.atomic():
-        dossier = _locked(dossier)
-        if dossier.applicant_id != user.pk:
-            raise NotAllowed()
-        if dossier.status != Status.COMPLETED:
-            raise InvalidTransition(_("Only a completed dossier can be rated."))
-        if ServiceRequestRating.objects.filter(request=dossier).exists():
-            raise Conflict(_("This dossier has been rated already."), code="already_rated")
-        rating = ServiceRequestRating.objects.create(
-            request=dossier, author=user, score=score, comment=comment
-        )
-        audit.record(user, "rate", dossier, agency_id=dossier.agency_id, details={"score": score})
-    return rating
 
 
 # Dossiers whose clock runs: a supplement request stops it, a ready result ends it.
@@ -674,74 +603,6 @@ def notify_due_dossiers(now: datetime | None = None) -> int:
                 _notify(user, dossier, kind)
                 sent += 1
     return sent
-
-
-Kind = ServiceRequestAttachment.Kind
-ATTACHMENT_LIMIT = 20
-# What each kind of attachment may contain (common.files kinds).
-ATTACHMENT_FILE_KINDS: dict[str, set[str]] = {
-    Kind.DOCUMENT: {files.IMAGE, files.PDF},
-    Kind.PHOTO: {files.IMAGE},
-    Kind.AUDIO: {files.AUDIO},
-    Kind.RESULT: {files.IMAGE, files.PDF},
-}
-# The result is prepared while the dossier is processed and may be completed once it is
-# ready; the applicant adds evidence as long as the dossier is open.
-RESULT_ATTACHMENT_STATES = (Status.IN_PROGRESS, Status.RESULT_READY)
-
-
-def add_request_attachment(
-    user,  # type: ignore[no-untyped-def]
-    dossier: ServiceRequest,
-    *,
-    kind: str,
-    upload: Any,
-) -> ServiceRequestAttachment:
-    """Attach an uploaded file to a dossier as `user`.
-
-    The applicant adds documents, photos and voice notes while the dossier is open; staff in
-    scope add `result` files while it is in progress or its result is ready. The file is
-    inspected first (400/413), then the right (403), the state (409 `invalid_transition`) and
-    the cap (409 `too_many_attachments`, counted separately for the applicant's files and the
-    results, so a full dossier never blocks its result) are checked under the dossier's lock.
-    Files are written only once every check has passed, and removed again if the row is not
-    committed.
-    """
-    if kind not in Kind.values:
-        raise ValidationError({"kind": [_("Unknown attachment kind.")]}, code="invalid_choice")
-    inspected = files.inspect_upload(upload, ATTACHMENT_FILE_KINDS[kind])
-    actor = STAFF if kind == Kind.RESULT else APPLICANT
-    states = RESULT_ATTACHMENT_STATES if kind == Kind.RESULT else OPEN_STATES
-    same_side = [Kind.RESULT] if kind == Kind.RESULT else [k for k in Kind if k != Kind.RESULT]
-    attachment = None
-    try:
-        with transaction.atomic():
-            dossier = _locked(dossier)
-            if not _may_act(user, dossier, actor):
-                raise NotAllowed()
-            if dossier.status not in states:
-                raise InvalidTransition(
-                    _("Cannot attach a %(kind)s to a dossier that is %(status)s.")
-                    % {"kind": kind, "status": dossier.status}
-                )
-            if dossier.attachments.filter(kind__in=same_side).count() >= ATTACHMENT_LIMIT:
-                raise Conflict(
-                    _("A dossier holds at most %(limit)s such attachments.")
-                    % {"limit": ATTACHMENT_LIMIT},
-                    code="too_many_attachments",
-                )
-            attachment = files.attach_inspected(
-                ServiceRequestAttachment,
-                inspected,
-                owner=dossier,
-                owner_field="request",
-                kind=kind,
-                user=user,
-            )
-    except BaseException:
-        files.delete_stored(*files.stored_names(attachment))
-        raise
-    return attachment
 
 
 # The `SyncRemoval.kind` under which the catalog reports withdrawn services in `removed`.

@@ -10,7 +10,6 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ValidationError as APIValidationError
 
 from accounts.phones import normalize_phone
 from common.admin_i18n import TranslatedAdminMixin
@@ -28,6 +27,7 @@ from common.admin_workflow import (
     table,
     text_area,
 )
+from common.exceptions import InvalidInput
 from common.files import signed_url
 from common.i18n import DEFAULT_LANGUAGE, language_choices, translate
 from common.tracking import normalize_tracking_code
@@ -70,10 +70,8 @@ class AudioHelpInlineForm(forms.ModelForm):
         if upload:
             try:
                 cleaned["inspected"] = audio_help.inspect_audio(upload)
-            except APIValidationError as error:
-                detail = error.detail
-                problems = detail.get("file", detail) if isinstance(detail, dict) else detail
-                self.add_error("upload", [str(problem) for problem in problems] or str(error))
+            except InvalidInput as error:
+                self.add_error("upload", [message for _field, message in error.messages()])
         elif self.instance._state.adding:
             self.add_error("upload", _("Choose a recording to upload."))
         return cleaned

@@ -16,9 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Model, Prefetch, QuerySet
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail
 
 from common import audit, files
+from common.exceptions import InvalidInput
 from common.i18n import DEFAULT_LANGUAGE, validate_language_code
 from services.models import AudioHelp, PublicService, ServiceCategory
 
@@ -39,7 +40,7 @@ def inspect_audio(upload: Any) -> files.InspectedFile:
     else:
         inspected = files.inspect_upload(upload, {files.AUDIO})
     if inspected.kind != files.AUDIO:
-        raise ValidationError(
+        raise InvalidInput(
             {
                 "file": [
                     ErrorDetail(
@@ -50,7 +51,7 @@ def inspect_audio(upload: Any) -> files.InspectedFile:
             }
         )
     if inspected.duration is not None and inspected.duration > max_seconds():
-        raise ValidationError(
+        raise InvalidInput(
             {
                 "file": [
                     ErrorDetail(

@@ -1,36 +1,19 @@
-import uuid
-
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from casework.models import Case, CaseCategory, CaseEvent, CaseRating
 from common.i18n import validate_language_code, validate_translations
-from common.models import StoredFile, TimeStampedModel, UUIDModel
+from common.models import StoredFile, TimeStampedModel
 from common.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 
 
-class ServiceCategory(TimeStampedModel):
-    code = models.SlugField(_("mã"), max_length=64, unique=True)
-    name = models.JSONField(_("tên"), validators=[validate_translations])
-    position = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
-    translation_status = models.JSONField(
-        _("translation status"),
-        default=dict,
-        blank=True,
-        validators=[validate_translation_status],
-        help_text=TRANSLATION_STATUS_HELP,
-    )
-
-    class Meta:
+class ServiceCategory(CaseCategory):
+    class Meta(CaseCategory.Meta):
         verbose_name = _("lĩnh vực")
         verbose_name_plural = pgettext_lazy("plural", "lĩnh vực")
-        ordering = ("position", "code")
-
-    def __str__(self) -> str:
-        return str(self.name.get("vi", self.code))
 
 
 class PublicService(TimeStampedModel):
@@ -89,8 +72,10 @@ class SupplementItemKind(models.TextChoices):
     FIELD = "field", _("Thông tin trên tờ khai")
 
 
-class ServiceRequest(TimeStampedModel):
+class ServiceRequest(Case):
     """A dossier: one citizen's request for one public service."""
+
+    OWNER_FIELD = "applicant"
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Đã nộp")
@@ -103,8 +88,14 @@ class ServiceRequest(TimeStampedModel):
         CANCELLED = "cancelled", _("Đã huỷ")
 
     FINAL = (Status.COMPLETED, Status.REJECTED, Status.CANCELLED)
+    OPEN = (
+        Status.SUBMITTED,
+        Status.RECEIVED,
+        Status.SUPPLEMENT_REQUESTED,
+        Status.IN_PROGRESS,
+        Status.RESULT_READY,
+    )
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tracking_code = models.CharField(_("mã hồ sơ"), max_length=20, unique=True)
     service = models.ForeignKey(
         PublicService,
@@ -117,12 +108,6 @@ class ServiceRequest(TimeStampedModel):
         verbose_name=_("người nộp"),
         on_delete=models.PROTECT,
         related_name="service_requests",
-    )
-    administrative_unit = models.ForeignKey(
-        "agencies.AdministrativeUnit",
-        verbose_name=_("xã/phường"),
-        on_delete=models.PROTECT,
-        related_name="+",
     )
     agency = models.ForeignKey(
         "agencies.Agency",
@@ -169,14 +154,10 @@ class ServiceRequest(TimeStampedModel):
         _("trạng thái trước khi yêu cầu bổ sung"), max_length=24, blank=True
     )
 
-    class Meta:
+    class Meta(Case.Meta):
         verbose_name = _("hồ sơ")
         verbose_name_plural = pgettext_lazy("plural", "hồ sơ")
-        ordering = ("-created_at",)
         indexes = [models.Index(fields=("agency", "status"))]
-
-    def __str__(self) -> str:
-        return self.tracking_code
 
     @property
     def is_overdue(self) -> bool:
@@ -188,28 +169,14 @@ class ServiceRequest(TimeStampedModel):
         )
 
 
-class ServiceRequestEvent(UUIDModel):
+class ServiceRequestEvent(CaseEvent):
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    action = models.CharField(max_length=32)
     from_status = models.CharField(max_length=24, blank=True)
     to_status = models.CharField(max_length=24, blank=True)
-    note = models.TextField(blank=True)
-    internal = models.BooleanField(default=False)
-    # What the action carried beyond the note: supplement items, paused working days,
-    # assignee, forwarding agencies.
-    details = models.JSONField(default=dict, blank=True)
 
-    class Meta:
+    class Meta(CaseEvent.Meta):
         verbose_name = _("diễn biến hồ sơ")
         verbose_name_plural = pgettext_lazy("plural", "diễn biến hồ sơ")
-        ordering = ("created_at",)
 
 
 class ServiceRequestAttachment(StoredFile):
@@ -235,7 +202,7 @@ class ServiceRequestAttachment(StoredFile):
         verbose_name_plural = pgettext_lazy("plural", "tệp đính kèm hồ sơ")
 
 
-class ServiceRequestRating(UUIDModel):
+class ServiceRequestRating(CaseRating):
     """The applicant's rating of a completed dossier; one per dossier."""
 
     request = models.OneToOneField(
@@ -244,16 +211,6 @@ class ServiceRequestRating(UUIDModel):
         on_delete=models.CASCADE,
         related_name="rating",
     )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("người đánh giá"),
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
-    score = models.PositiveSmallIntegerField(
-        _("điểm"), validators=[MinValueValidator(1), MaxValueValidator(5)]
-    )
-    comment = models.TextField(_("nhận xét"), blank=True)
 
     class Meta:
         verbose_name = _("đánh giá hồ sơ")

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import agencies_in_scope, nearby_agencies
+from agencies.selectors import nearby_agencies
+from casework.access import cases_actionable_by, cases_visible_to
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
 from common.text import fold
 from common.tracking import normalize_tracking_code
@@ -69,14 +70,8 @@ def requests_visible_to(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-un
     """Dossiers the user filed or that were filed for them, those the user filed for someone
     else (assisted submission), plus those the user may act on as staff
     (`requests_actionable_by`)."""
-    if not user.is_authenticated or not user.is_active:
-        return ServiceRequest.objects.none()
-    if user.is_superuser:
-        return _with_refs(ServiceRequest.objects.all())
-    condition = Q(applicant=user) | Q(submitted_by=user)
-    if user.is_staff:
-        condition |= Q(agency__in=agencies_in_scope(user))
-    return _with_refs(ServiceRequest.objects.filter(condition))
+    own = Q(applicant=user) | Q(submitted_by=user)
+    return _with_refs(cases_visible_to(user, ServiceRequest.objects.all(), own=own))
 
 
 def requests_actionable_by(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
@@ -84,15 +79,9 @@ def requests_actionable_by(user) -> QuerySet[ServiceRequest]:  # type: ignore[no
     an agency in the user's scope (`agencies.selectors.agencies_in_scope`).
 
     The staff UI (the admin) starts here; a citizen's own dossiers are not in it. The same
-    rule decides staff actions in `services.actions`.
+    rule decides staff actions (`casework.access.may_act`).
     """
-    if not user.is_authenticated or not user.is_active:
-        return ServiceRequest.objects.none()
-    if user.is_superuser:
-        return _with_refs(ServiceRequest.objects.all())
-    if not user.is_staff:
-        return ServiceRequest.objects.none()
-    return _with_refs(ServiceRequest.objects.filter(agency__in=agencies_in_scope(user)))
+    return _with_refs(cases_actionable_by(user, ServiceRequest.objects.all()))
 
 
 def overdue_filter(dossiers: QuerySet[ServiceRequest], overdue: bool) -> QuerySet[ServiceRequest]:
@@ -209,5 +198,5 @@ def assignable_staff(dossier: ServiceRequest) -> QuerySet[Any]:
 
 def forward_targets(dossier: ServiceRequest) -> QuerySet[Agency]:
     """Agencies `forward` accepts for `dossier`: active, not its own, in the same province's
-    tree or above the current agency (`actions._checked_forward_target`'s rule)."""
+    tree or above the current agency (`casework.actions.checked_forward_target`'s rule)."""
     return nearby_agencies(dossier.agency)

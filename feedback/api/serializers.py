@@ -2,52 +2,42 @@
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.api import ActionInput, RatingInput, RatingOutput
-from common.files import signed_url
-from common.i18n import translate
-from common.uploads import upload_id_field
+from casework.api.serializers import (
+    ActionInput,
+    AgencyRefOutput,
+    CaseAttachmentOutput,
+    CaseDetailMixin,
+    CaseEventOutput,
+    RatingInput,
+    RatingOutput,
+    TranslatedField,
+    UnitRefOutput,
+    attachment_inputs,
+)
+from feedback.actions import FEEDBACK
 from feedback.models import Feedback, FeedbackAttachment, FeedbackCategory
-
-
-class FeedbackTranslatedField(serializers.Field):
-    """Reads a `{lang: text}` JSON field in the negotiated language, falling back to `vi`."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> str:
-        return translate(value, self.context.get("language", "vi"))
-
-
-extend_schema_field(OpenApiTypes.STR)(FeedbackTranslatedField)
 
 
 class FeedbackCategoryOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = FeedbackTranslatedField()
+    name = TranslatedField()
     default_level = serializers.ChoiceField(choices=FeedbackCategory.Level.choices)
 
 
-class FeedbackAgencyRefOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.SlugField()
-    name = serializers.CharField()
+class FeedbackAgencyRefOutput(AgencyRefOutput):
+    pass
 
 
-class FeedbackUnitRefOutput(serializers.Serializer):
-    code = serializers.IntegerField()
-    name = serializers.CharField()
-    level = serializers.CharField()
+class FeedbackUnitRefOutput(UnitRefOutput):
+    pass
 
 
 class FeedbackCategoryRefOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = FeedbackTranslatedField()
+    name = TranslatedField()
 
 
 class FeedbackAuthorOutput(serializers.Serializer):
@@ -77,51 +67,30 @@ class FeedbackInput(serializers.Serializer):
     )
 
 
-class FeedbackEventOutput(serializers.Serializer):
-    action = serializers.CharField()
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
-    note = serializers.CharField()
-    internal = serializers.BooleanField()
-    at = serializers.DateTimeField(source="created_at")
+class FeedbackEventOutput(CaseEventOutput):
+    pass
 
 
-class FeedbackAttachmentInput(serializers.Serializer):
-    file = serializers.FileField(
-        help_text=(
-            "photo: JPEG, PNG or WebP (re-encoded, metadata stripped); audio: AAC/M4A, "
-            "OGG/Opus, MP3 or AMR, at most 300 s. Type read from the content."
-        )
-    )
-    kind = serializers.ChoiceField(
-        choices=FeedbackAttachment.Kind.choices, help_text="At most 5 photos and 1 voice note."
-    )
+_AttachmentInput, _AttachmentUploadInput = attachment_inputs(
+    FeedbackAttachment.Kind.choices,
+    file_help=(
+        "photo: JPEG, PNG or WebP (re-encoded, metadata stripped); audio: AAC/M4A, "
+        "OGG/Opus, MP3 or AMR, at most 300 s. Type read from the content."
+    ),
+    kind_help="At most 5 photos and 1 voice note.",
+)
 
 
-class FeedbackAttachmentUploadInput(serializers.Serializer):
-    upload_id = upload_id_field()
-    kind = serializers.ChoiceField(
-        choices=FeedbackAttachment.Kind.choices, help_text="At most 5 photos and 1 voice note."
-    )
+class FeedbackAttachmentInput(_AttachmentInput):  # type: ignore[valid-type,misc]
+    pass
 
 
-class FeedbackAttachmentOutput(serializers.Serializer):
-    id = serializers.UUIDField()
+class FeedbackAttachmentUploadInput(_AttachmentUploadInput):  # type: ignore[valid-type,misc]
+    pass
+
+
+class FeedbackAttachmentOutput(CaseAttachmentOutput):
     kind = serializers.ChoiceField(choices=FeedbackAttachment.Kind.choices)
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    name = serializers.CharField()
-    url = serializers.SerializerMethodField(help_text="Signed download link, short-lived.")
-    preview_url = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_url(self, obj: FeedbackAttachment) -> str:
-        return signed_url(self.context.get("request"), obj) or ""
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_preview_url(self, obj: FeedbackAttachment) -> str | None:
-        return signed_url(self.context.get("request"), obj, "preview")
 
 
 class FeedbackOutput(serializers.Serializer):
@@ -159,20 +128,12 @@ class FeedbackOutput(serializers.Serializer):
         return {"id": obj.author.pk, "full_name": obj.author.full_name}
 
 
-class FeedbackDetailOutput(FeedbackOutput):
+class FeedbackDetailOutput(FeedbackOutput, CaseDetailMixin):
+    event_output = FeedbackEventOutput
+
     allowed_actions = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
     attachments = FeedbackAttachmentOutput(many=True)
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_allowed_actions(self, obj: Feedback) -> list[str]:
-        return self.context["allowed_actions"]
-
-    @extend_schema_field(FeedbackEventOutput(many=True))
-    def get_events(self, obj: Feedback) -> list[dict[str, Any]]:
-        show_internal = self.context.get("show_internal", False)
-        events = [e for e in obj.events.all() if show_internal or not e.internal]
-        return list(FeedbackEventOutput(events, many=True).data)
 
 
 class PublicFeedbackOutput(serializers.Serializer):
@@ -192,30 +153,9 @@ class PublicFeedbackOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-# What each action needs beyond `action`.
-REQUIRED_BY_ACTION = {
-    "reject": ("reason",),
-    "mark_duplicate": ("duplicate_of",),
-    "answer": ("answer",),
-    "reopen": ("reason",),
-    "forward": ("agency", "reason"),
-    "comment": ("note",),
-}
-
-
 class FeedbackTransitionInput(ActionInput):
-    required_by_action = REQUIRED_BY_ACTION
-    ACTIONS = (
-        "accept",
-        "reject",
-        "mark_duplicate",
-        "answer",
-        "close",
-        "reopen",
-        "withdraw",
-        "forward",
-        "comment",
-    )
+    required_by_action = FEEDBACK.required_by_action()
+    ACTIONS = tuple(FEEDBACK.actions)
 
     action = serializers.ChoiceField(choices=ACTIONS)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

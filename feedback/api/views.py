@@ -1,18 +1,21 @@
-from typing import Any
-
-from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agencies.models import AdministrativeUnit
-from common import uploads
+from casework.api.views import (
+    CaseApi,
+    CaseAttachmentView,
+    CaseDetailView,
+    CaseRatingView,
+    CaseTransitionView,
+    CaseView,
+    commune_or_400,
+)
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
@@ -21,6 +24,20 @@ from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
 from feedback import actions, selectors
 from feedback.api import serializers as s
 from feedback.models import Feedback
+
+FEEDBACK_API = CaseApi(
+    workflow=actions.FEEDBACK,
+    visible_to=selectors.feedback_visible_to,
+    detail_output=s.FeedbackDetailOutput,
+    transition_input=s.FeedbackTransitionInput,
+    rate=actions.rate_feedback,
+    rating_input=s.FeedbackRatingInput,
+    rating_output=s.FeedbackRatingOutput,
+    attach=actions.add_feedback_attachment,
+    attachment_input=s.FeedbackAttachmentInput,
+    attachment_upload_input=s.FeedbackAttachmentUploadInput,
+    attachment_output=s.FeedbackAttachmentOutput,
+)
 
 
 class FeedbackCategoryPagination(SyncCursorPagination):
@@ -45,26 +62,10 @@ class FeedbackPagination(SyncCursorPagination):
     sync_kind = "feedback"
 
 
-def fetch_detail(view: Any, pk: Any) -> Feedback:
-    """The item with everything its detail shows: one query, plus one each for the events
-    and the attachments."""
-    return get_object_or_404(
-        selectors.feedback_visible_to(view.request.user).prefetch_related("events", "attachments"),
-        pk=pk,
-    )
-
-
-def detail_data(view: Any, item: Feedback) -> dict[str, Any]:
-    user = view.request.user
-    context = view.get_serializer_context()
-    context["allowed_actions"] = actions.allowed_actions(user, item)
-    context["show_internal"] = actions.is_handler(user, item)
-    return s.FeedbackDetailOutput(item, context=context).data
-
-
-class FeedbackListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
+class FeedbackListCreateView(ETagMixin, FieldsMixin, CaseView):
     """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
 
+    api = FEEDBACK_API
     serializer_class = s.FeedbackOutput
     pagination_class = FeedbackPagination
 
@@ -117,13 +118,7 @@ class FeedbackListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generics.Gen
         category = selectors.categories().filter(code=data["category"]).first()
         if category is None:
             raise ValidationError({"category": ["Unknown category."]}, code="does_not_exist")
-        commune = AdministrativeUnit.objects.filter(
-            level=AdministrativeUnit.Level.COMMUNE, code=data["administrative_unit"]
-        ).first()
-        if commune is None:
-            raise ValidationError(
-                {"administrative_unit": ["Unknown commune code."]}, code="does_not_exist"
-            )
+        commune = commune_or_400(data["administrative_unit"])
         item, created = actions.submit_feedback(
             author=request.user,
             category=category,
@@ -138,10 +133,7 @@ class FeedbackListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generics.Gen
             client_created_at=data["client_created_at"],
             feedback_id=data.get("id"),
         )
-        return Response(
-            detail_data(self, fetch_detail(self, item.pk)),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return self.created_response(item, created)
 
 
 class PublicFeedbackPagination(CursorPagination):
@@ -184,57 +176,30 @@ class PublicFeedbackListView(FieldsMixin, LanguageMixin, generics.ListAPIView):
         return items
 
 
-class FeedbackDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
+@extend_schema_view(
+    get=extend_schema(
+        summary="Show a feedback", tags=["feedback"], operation_id="feedback_retrieve"
+    )
+)
+class FeedbackDetailView(CaseDetailView):
     """One feedback with its events and attachments, as the caller may see it."""
 
+    api = FEEDBACK_API
     serializer_class = s.FeedbackDetailOutput
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.feedback_visible_to(self.request.user)
 
-    @extend_schema(summary="Show a feedback", tags=["feedback"], operation_id="feedback_retrieve")
-    def get(self, request: Request, pk: str) -> Response:
-        item = fetch_detail(self, pk)
-        actions.record_personal_data_read(request.user, item)
-        return Response(detail_data(self, item))
-
-
-class FeedbackTransitionView(LanguageMixin, generics.GenericAPIView):
-    serializer_class = s.FeedbackDetailOutput
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.feedback_visible_to(self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Apply an action of the feedback state table",
         operation_id="feedback_transition",
         tags=["feedback"],
         request=s.FeedbackTransitionInput,
         responses={200: s.FeedbackDetailOutput, 409: CONFLICT_RESPONSE},
     )
-    @idempotent
-    def post(self, request: Request, pk: str) -> Response:
-        item = get_object_or_404(self.get_queryset(), pk=pk)
-        body = s.FeedbackTransitionInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        note = data.get("reason") or data.get("answer") or data.get("note", "")
-        actions.transition_feedback(
-            request.user,
-            item,
-            data["action"],
-            note=note,
-            internal=data["internal"],
-            agency=data.get("agency"),
-            duplicate_of=data.get("duplicate_of"),
-        )
-        if data["action"] == "forward" and not self.get_queryset().filter(pk=pk).exists():
-            forwarded = Feedback.objects.prefetch_related("events", "attachments").get(pk=pk)
-            context = self.get_serializer_context()
-            context["allowed_actions"] = []
-            context["show_internal"] = True
-            return Response(s.FeedbackDetailOutput(forwarded, context=context).data)
-        return Response(detail_data(self, fetch_detail(self, pk)))
+)
+class FeedbackTransitionView(CaseTransitionView):
+    api = FEEDBACK_API
+    serializer_class = s.FeedbackDetailOutput
 
 
 class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
@@ -274,14 +239,8 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FeedbackRatingView(LanguageMixin, generics.GenericAPIView):
-    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
-    serializer_class = s.FeedbackRatingOutput
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.feedback_visible_to(self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Rate the answer to a feedback",
         description=(
             "The author only, once, when answered or closed: 409 `invalid_transition` before, "
@@ -292,40 +251,25 @@ class FeedbackRatingView(LanguageMixin, generics.GenericAPIView):
         request=s.FeedbackRatingInput,
         responses={201: s.FeedbackRatingOutput, 409: CONFLICT_RESPONSE},
     )
-    @idempotent
-    def post(self, request: Request, pk: str) -> Response:
-        item = get_object_or_404(self.get_queryset(), pk=pk)
-        body = s.FeedbackRatingInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        rating = actions.rate_feedback(
-            request.user,
-            item,
-            score=body.validated_data["score"],
-            comment=body.validated_data["comment"],
-        )
-        return Response(s.FeedbackRatingOutput(rating).data, status=status.HTTP_201_CREATED)
+)
+class FeedbackRatingView(CaseRatingView):
+    api = FEEDBACK_API
+    serializer_class = s.FeedbackRatingOutput
 
 
 @extend_validation_errors(
-    ["unsupported_file_type", "image_too_large", "audio_too_long", "too_many_attachments"],
+    ["unsupported_file_type", "image_too_large", "audio_too_long"],
     field_name="file",
     methods=["post"],
 )
-class FeedbackAttachmentView(LanguageMixin, generics.GenericAPIView):
-    # Multipart carries the file; JSON names a finished resumable upload.
-    parser_classes = [MultiPartParser, JSONParser]
-    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
-    serializer_class = s.FeedbackAttachmentOutput
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.feedback_visible_to(self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Attach a photo or the voice note to a feedback",
         description=(
             "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
             "finished resumable upload (`uploads/`), which is then used up; the author, while "
-            "the item is submitted or in progress. At most 5 photos and 1 voice note (400 "
+            "the item is submitted or in progress (403 for anyone else, 409 "
+            "`invalid_transition` in another state). At most 5 photos and 1 voice note (409 "
             "`too_many_attachments`)."
         ),
         operation_id="feedback_attachments_create",
@@ -340,18 +284,7 @@ class FeedbackAttachmentView(LanguageMixin, generics.GenericAPIView):
             413: FILE_TOO_LARGE_RESPONSE,
         },
     )
-    @idempotent
-    def post(self, request: Request, pk: str) -> Response:
-        item = get_object_or_404(self.get_queryset(), pk=pk)
-        multipart = isinstance(request.data, QueryDict)
-        body_class = s.FeedbackAttachmentInput if multipart else s.FeedbackAttachmentUploadInput
-        body = body_class(data=request.data)
-        body.is_valid(raise_exception=True)
-        with uploads.attachment_file(request.user, body.validated_data) as file:
-            attachment = actions.add_feedback_attachment(
-                request.user, item, kind=body.validated_data["kind"], upload=file
-            )
-        return Response(
-            s.FeedbackAttachmentOutput(attachment, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
+)
+class FeedbackAttachmentView(CaseAttachmentView):
+    api = FEEDBACK_API
+    serializer_class = s.FeedbackAttachmentOutput

@@ -8,10 +8,21 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from common.api import ActionInput, RatingInput, RatingOutput
+from casework.api.serializers import (
+    ActionInput,
+    AgencyRefOutput,
+    CaseAttachmentOutput,
+    CaseDetailMixin,
+    CaseEventOutput,
+    RatingInput,
+    RatingOutput,
+    TranslatedField,
+    UnitRefOutput,
+    attachment_inputs,
+)
 from common.files import signed_url
 from common.i18n import translate
-from common.uploads import upload_id_field
+from services.actions import DOSSIERS
 from services.audio_help import prefetched_audio_help
 from services.models import (
     AudioHelp,
@@ -19,20 +30,6 @@ from services.models import (
     ServiceRequestAttachment,
     SupplementItemKind,
 )
-
-
-class TranslatedField(serializers.Field):
-    """Reads a `{lang: text}` JSON field in the negotiated language, falling back to `vi`."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> str:
-        return translate(value, self.context.get("language", "vi"))
-
-
-extend_schema_field(OpenApiTypes.STR)(TranslatedField)
 
 
 class ServiceCategoryOutput(serializers.Serializer):
@@ -78,18 +75,6 @@ class ServiceCategoryListOutput(ServiceCategoryOutput, AudioHelpMixin):
 class ServiceRefOutput(serializers.Serializer):
     code = serializers.SlugField()
     name = TranslatedField()
-
-
-class AgencyRefOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.SlugField()
-    name = serializers.CharField()
-
-
-class UnitRefOutput(serializers.Serializer):
-    code = serializers.IntegerField()
-    name = serializers.CharField()
-    level = serializers.CharField()
 
 
 class RequiredDocumentOutput(serializers.Serializer):
@@ -157,61 +142,34 @@ class ServiceRequestInput(serializers.Serializer):
         return attrs
 
 
-class ServiceRequestEventOutput(serializers.Serializer):
-    action = serializers.CharField()
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
-    note = serializers.CharField()
-    internal = serializers.BooleanField()
-    at = serializers.DateTimeField(source="created_at")
+class ServiceRequestEventOutput(CaseEventOutput):
+    pass
 
 
-class ServiceRequestAttachmentInput(serializers.Serializer):
-    file = serializers.FileField(
-        help_text=(
-            "JPEG, PNG or WebP image, PDF, or AAC/M4A, OGG/Opus, MP3 or AMR audio (at most "
-            "300 s), up to 10 MB (default caps). The type is read from the content, never the "
-            "name. Images are stored re-encoded as JPEG without metadata."
-        )
-    )
-    kind = serializers.ChoiceField(
-        choices=ServiceRequestAttachment.Kind.choices,
-        help_text=(
-            "document (image or PDF), photo (image), audio: by the applicant while the "
-            "dossier is open; result (image or PDF): by staff while in progress or ready."
-        ),
-    )
+_AttachmentInput, _AttachmentUploadInput = attachment_inputs(
+    ServiceRequestAttachment.Kind.choices,
+    file_help=(
+        "JPEG, PNG or WebP image, PDF, or AAC/M4A, OGG/Opus, MP3 or AMR audio (at most "
+        "300 s), up to 10 MB (default caps). The type is read from the content, never the "
+        "name. Images are stored re-encoded as JPEG without metadata."
+    ),
+    kind_help=(
+        "document (image or PDF), photo (image), audio: by the applicant while the "
+        "dossier is open; result (image or PDF): by staff while in progress or ready."
+    ),
+)
 
 
-class ServiceRequestAttachmentUploadInput(serializers.Serializer):
-    upload_id = upload_id_field()
-    kind = serializers.ChoiceField(
-        choices=ServiceRequestAttachment.Kind.choices,
-        help_text="As for a multipart upload.",
-    )
+class ServiceRequestAttachmentInput(_AttachmentInput):  # type: ignore[valid-type,misc]
+    pass
 
 
-class ServiceRequestAttachmentOutput(serializers.Serializer):
-    id = serializers.UUIDField()
+class ServiceRequestAttachmentUploadInput(_AttachmentUploadInput):  # type: ignore[valid-type,misc]
+    pass
+
+
+class ServiceRequestAttachmentOutput(CaseAttachmentOutput):
     kind = serializers.ChoiceField(choices=ServiceRequestAttachment.Kind.choices)
-    content_type = serializers.CharField(help_text="Detected from the content.")
-    size = serializers.IntegerField(help_text="Bytes, as stored.")
-    name = serializers.CharField()
-    url = serializers.SerializerMethodField(
-        help_text="Signed download link, valid for a few minutes."
-    )
-    preview_url = serializers.SerializerMethodField(
-        help_text="Signed link to a small JPEG preview (images only), else null."
-    )
-    created_at = serializers.DateTimeField()
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_url(self, obj: ServiceRequestAttachment) -> str:
-        return signed_url(self.context.get("request"), obj) or ""
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_preview_url(self, obj: ServiceRequestAttachment) -> str | None:
-        return signed_url(self.context.get("request"), obj, "preview")
 
 
 class SupplementAnswerOutput(serializers.Serializer):
@@ -246,7 +204,9 @@ class AssigneeOutput(serializers.Serializer):
     full_name = serializers.CharField()
 
 
-class ServiceRequestDetailOutput(ServiceRequestOutput):
+class ServiceRequestDetailOutput(ServiceRequestOutput, CaseDetailMixin):
+    event_output = ServiceRequestEventOutput
+
     form_data = serializers.JSONField()
     note = serializers.CharField()
     assignee = AssigneeOutput(allow_null=True, help_text="The staff member handling it.")
@@ -257,16 +217,6 @@ class ServiceRequestDetailOutput(ServiceRequestOutput):
     )
     events = serializers.SerializerMethodField()
     attachments = ServiceRequestAttachmentOutput(many=True)
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_allowed_actions(self, obj: ServiceRequest) -> list[str]:
-        return self.context["allowed_actions"]
-
-    @extend_schema_field(ServiceRequestEventOutput(many=True))
-    def get_events(self, obj: ServiceRequest) -> list[dict[str, Any]]:
-        show_internal = self.context.get("show_internal", False)
-        events = [e for e in obj.events.all() if show_internal or not e.internal]
-        return list(ServiceRequestEventOutput(events, many=True).data)
 
 
 class SupplementItemInput(serializers.Serializer):
@@ -295,33 +245,9 @@ class SupplementResponseInput(serializers.Serializer):
     )
 
 
-# What each action needs beyond `action`.
-REQUIRED_BY_ACTION = {
-    "reject": ("reason",),
-    "approve": ("result",),
-    "comment": ("note",),
-    "request_supplement": ("reason", "items"),
-    "supplement": ("responses",),
-    "assign": ("assignee",),
-    "forward": ("agency", "reason"),
-}
-
-
 class ServiceRequestTransitionInput(ActionInput):
-    required_by_action = REQUIRED_BY_ACTION
-    ACTIONS = (
-        "receive",
-        "start",
-        "approve",
-        "return_result",
-        "reject",
-        "cancel",
-        "request_supplement",
-        "supplement",
-        "assign",
-        "forward",
-        "comment",
-    )
+    required_by_action = DOSSIERS.required_by_action()
+    ACTIONS = tuple(DOSSIERS.actions)
 
     action = serializers.ChoiceField(choices=ACTIONS)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

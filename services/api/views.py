@@ -1,7 +1,3 @@
-from typing import Any
-
-from django.http import QueryDict
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -14,15 +10,21 @@ from drf_standardized_errors.openapi_serializers import (
     ErrorResponse404Serializer,
 )
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agencies.models import AdministrativeUnit
-from common import uploads
+from casework.api.views import (
+    CaseApi,
+    CaseAttachmentView,
+    CaseDetailView,
+    CaseRatingView,
+    CaseTransitionView,
+    CaseView,
+    commune_or_400,
+)
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
@@ -30,11 +32,25 @@ from common.pagination import SyncCursorPagination
 from common.throttling import (
     GenerousAnonRateThrottle,
     TrackingCodeRateThrottle,
-    UserWriteThrottle,
 )
 from services import actions, audio_help, selectors
 from services.api import serializers as s
 from services.models import PublicService, ServiceRequest
+
+DOSSIER_API = CaseApi(
+    workflow=actions.DOSSIERS,
+    visible_to=selectors.requests_visible_to,
+    detail_output=s.ServiceRequestDetailOutput,
+    transition_input=s.ServiceRequestTransitionInput,
+    rate=actions.rate_request,
+    rating_input=s.ServiceRequestRatingInput,
+    rating_output=s.ServiceRequestRatingOutput,
+    attach=actions.add_request_attachment,
+    attachment_input=s.ServiceRequestAttachmentInput,
+    attachment_upload_input=s.ServiceRequestAttachmentUploadInput,
+    attachment_output=s.ServiceRequestAttachmentOutput,
+    detail_joins=("assignee",),
+)
 
 
 class CategoryPagination(SyncCursorPagination):
@@ -129,9 +145,10 @@ class RequestPagination(SyncCursorPagination):
     sync_kind = "service_request"
 
 
-class ServiceRequestListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
+class ServiceRequestListCreateView(ETagMixin, FieldsMixin, CaseView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
+    api = DOSSIER_API
     serializer_class = s.ServiceRequestOutput
     pagination_class = RequestPagination
 
@@ -188,13 +205,7 @@ class ServiceRequestListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generi
         service = selectors.active_services().filter(code=data["service"]).first()
         if service is None:
             raise ValidationError({"service": ["Unknown service."]}, code="does_not_exist")
-        commune = AdministrativeUnit.objects.filter(
-            level=AdministrativeUnit.Level.COMMUNE, code=data["administrative_unit"]
-        ).first()
-        if commune is None:
-            raise ValidationError(
-                {"administrative_unit": ["Unknown commune code."]}, code="does_not_exist"
-            )
+        commune = commune_or_400(data["administrative_unit"])
         if data["assisted"]:
             dossier, created = actions.submit_assisted_request(
                 officer=request.user,
@@ -215,99 +226,35 @@ class ServiceRequestListCreateView(ETagMixin, FieldsMixin, LanguageMixin, generi
                 note=data["note"],
                 request_id=data.get("id"),
             )
-        return Response(
-            detail_data(self, fetch_detail(self, dossier.pk)),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return self.created_response(dossier, created)
 
 
-def fetch_detail(view: Any, pk: Any) -> ServiceRequest:
-    """The dossier with everything its detail shows: one query, plus one each for the events
-    and the attachments, however many there are."""
-    return get_object_or_404(
-        selectors.requests_visible_to(view.request.user)
-        .select_related("assignee")
-        .prefetch_related("events", "attachments"),
-        pk=pk,
-    )
-
-
-def detail_data(view: Any, dossier: ServiceRequest) -> dict[str, Any]:
-    user = view.request.user
-    context = view.get_serializer_context()
-    context["allowed_actions"] = actions.allowed_actions(user, dossier)
-    context["show_internal"] = user.is_superuser or dossier.agency_id in actions.staff_agency_ids(
-        user
-    )
-    return s.ServiceRequestDetailOutput(dossier, context=context).data
-
-
-class ServiceRequestDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.GenericAPIView):
+@extend_schema_view(
+    get=extend_schema(summary="Show a dossier", tags=["requests"], operation_id="requests_retrieve")
+)
+class ServiceRequestDetailView(CaseDetailView):
     """One dossier with its events and attachments, as the caller may see it."""
 
+    api = DOSSIER_API
     serializer_class = s.ServiceRequestDetailOutput
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.requests_visible_to(self.request.user)
 
-    @extend_schema(summary="Show a dossier", tags=["requests"], operation_id="requests_retrieve")
-    def get(self, request: Request, pk: str) -> Response:
-        dossier = fetch_detail(self, pk)
-        actions.record_personal_data_read(request.user, dossier)
-        return Response(detail_data(self, dossier))
-
-
-class ServiceRequestTransitionView(LanguageMixin, generics.GenericAPIView):
-    serializer_class = s.ServiceRequestDetailOutput
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.requests_visible_to(self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Apply an action of the dossier state table",
         operation_id="requests_transition",
         tags=["requests"],
         request=s.ServiceRequestTransitionInput,
         responses={200: s.ServiceRequestDetailOutput, 409: CONFLICT_RESPONSE},
     )
-    @idempotent
-    def post(self, request: Request, pk: str) -> Response:
-        dossier = get_object_or_404(self.get_queryset(), pk=pk)
-        body = s.ServiceRequestTransitionInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        note = data.get("reason") or data.get("result") or data.get("note", "")
-        actions.transition_request(
-            request.user,
-            dossier,
-            data["action"],
-            note=note,
-            internal=data["internal"],
-            items=data.get("items"),
-            responses=data.get("responses"),
-            form_data=data.get("form_data"),
-            assignee=data.get("assignee"),
-            agency=data.get("agency"),
-        )
-        if data["action"] == "forward" and not self.get_queryset().filter(pk=pk).exists():
-            # Forwarded out of the actor's scope: they did it, so they see the outcome once,
-            # with nothing left for them to do.
-            forwarded = ServiceRequest.objects.prefetch_related("events", "attachments").get(pk=pk)
-            context = self.get_serializer_context()
-            context["allowed_actions"] = []
-            context["show_internal"] = True
-            return Response(s.ServiceRequestDetailOutput(forwarded, context=context).data)
-        return Response(detail_data(self, fetch_detail(self, pk)))
+)
+class ServiceRequestTransitionView(CaseTransitionView):
+    api = DOSSIER_API
+    serializer_class = s.ServiceRequestDetailOutput
 
 
-class ServiceRequestRatingView(LanguageMixin, generics.GenericAPIView):
-    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
-    serializer_class = s.ServiceRequestRatingOutput
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.requests_visible_to(self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Rate a completed dossier",
         description=(
             "The applicant only, once, when the dossier is completed: 409 `invalid_transition` "
@@ -318,18 +265,10 @@ class ServiceRequestRatingView(LanguageMixin, generics.GenericAPIView):
         request=s.ServiceRequestRatingInput,
         responses={201: s.ServiceRequestRatingOutput, 409: CONFLICT_RESPONSE},
     )
-    @idempotent
-    def post(self, request: Request, pk: str) -> Response:
-        dossier = get_object_or_404(self.get_queryset(), pk=pk)
-        body = s.ServiceRequestRatingInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        rating = actions.rate_request(
-            request.user,
-            dossier,
-            score=body.validated_data["score"],
-            comment=body.validated_data["comment"],
-        )
-        return Response(s.ServiceRequestRatingOutput(rating).data, status=status.HTTP_201_CREATED)
+)
+class ServiceRequestRatingView(CaseRatingView):
+    api = DOSSIER_API
+    serializer_class = s.ServiceRequestRatingOutput
 
 
 @extend_validation_errors(
@@ -381,16 +320,8 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
     field_name="file",
     methods=["post"],
 )
-class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
-    # Multipart only here (the API's default parser is JSON); JSON names a finished upload.
-    parser_classes = [MultiPartParser, JSONParser]
-    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
-    serializer_class = s.ServiceRequestAttachmentOutput
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.requests_visible_to(self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Attach a file to a dossier",
         description=(
             "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
@@ -419,21 +350,7 @@ class ServiceRequestAttachmentView(LanguageMixin, generics.GenericAPIView):
             413: FILE_TOO_LARGE_RESPONSE,
         },
     )
-    @idempotent
-    def post(self, request: Request, pk: str) -> Response:
-        dossier = get_object_or_404(self.get_queryset(), pk=pk)
-        multipart = isinstance(request.data, QueryDict)
-        body_class = (
-            s.ServiceRequestAttachmentInput if multipart else s.ServiceRequestAttachmentUploadInput
-        )
-        body = body_class(data=request.data)
-        body.is_valid(raise_exception=True)
-        with uploads.attachment_file(request.user, body.validated_data) as file:
-            attachment = actions.add_request_attachment(
-                request.user, dossier, kind=body.validated_data["kind"], upload=file
-            )
-        context = self.get_serializer_context()
-        return Response(
-            s.ServiceRequestAttachmentOutput(attachment, context=context).data,
-            status=status.HTTP_201_CREATED,
-        )
+)
+class ServiceRequestAttachmentView(CaseAttachmentView):
+    api = DOSSIER_API
+    serializer_class = s.ServiceRequestAttachmentOutput

@@ -4,9 +4,9 @@ import re
 
 import pytest
 from PIL import Image
-from rest_framework.exceptions import ValidationError
 
 from common import files
+from common.exceptions import InvalidInput
 from tests import file_samples as samples
 
 ALL = {files.IMAGE, files.PDF, files.AUDIO}
@@ -87,7 +87,7 @@ def test_transparent_png_is_flattened_onto_white():
 def test_an_image_with_too_many_pixels_is_refused(settings):
     settings.FILE_MAX_IMAGE_PIXELS = 1000
 
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         inspect(samples.image_bytes("PNG"), {files.IMAGE})
 
     assert excinfo.value.status_code == 400
@@ -97,7 +97,7 @@ def test_an_image_with_too_many_pixels_is_refused(settings):
 def test_pillow_decompression_bomb_error_is_a_400(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
 
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         inspect(samples.image_bytes("JPEG"), {files.IMAGE})
 
     assert error_code(excinfo) == "image_too_large"
@@ -156,7 +156,7 @@ def test_a_long_amr_stream_is_not_walked_to_its_end():
 def test_audio_longer_than_the_limit_is_refused(settings):
     settings.AUDIO_MAX_SECONDS = 2
 
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         inspect(samples.amr_nb_bytes(150), {files.AUDIO})
 
     assert error_code(excinfo) == "audio_too_long"
@@ -193,7 +193,7 @@ FORGED = {
 def test_forged_files_are_refused(case):
     data, name, content_type = FORGED[case]
 
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         inspect(data, ALL, name=name, content_type=content_type)
 
     assert excinfo.value.status_code == 400
@@ -218,7 +218,7 @@ def test_the_client_name_and_content_type_decide_nothing():
     ],
 )
 def test_a_real_file_of_a_kind_not_allowed_here_is_refused(data, allowed):
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         inspect(data, allowed)
 
     assert error_code(excinfo) == "unsupported_file_type"

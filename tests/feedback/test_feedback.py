@@ -326,12 +326,15 @@ def test_photos_up_to_five_and_one_voice_note(world, citizen_a, officer_commune)
     for _ in range(5):
         assert attach(client, item, samples.image_bytes()).status_code == 201
     sixth = attach(client, item, samples.image_bytes())
-    assert sixth.status_code == 400
+    # The same answer as a full dossier: a conflict with what the item holds.
+    assert sixth.status_code == 409
+    assert sixth.json()["errors"][0]["code"] == "too_many_attachments"
     assert FeedbackAttachment.objects.filter(feedback=item, kind="photo").count() == 5
     voice = attach(client, item, samples.mp3_bytes(), "audio", "note.mp3", "audio/mpeg")
     assert voice.status_code == 201, voice.json()
     second = attach(client, item, samples.mp3_bytes(), "audio", "note.mp3", "audio/mpeg")
-    assert second.status_code == 400
+    assert second.status_code == 409
+    assert second.json()["errors"][0]["code"] == "too_many_attachments"
     detail = client_for(officer_commune).get(f"/api/v1/feedback/{item.pk}/").json()
     assert len(detail["attachments"]) == 6
     assert all(a["url"] for a in detail["attachments"])

@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import os
 import time
@@ -249,7 +250,9 @@ def test_a_closed_dossier_takes_no_more_files(dossier, citizen_a, settings):
 def test_a_dossier_holds_a_limited_number_of_files(
     dossier, citizen_a, officer_commune, monkeypatch, settings
 ):
-    monkeypatch.setattr(actions, "ATTACHMENT_LIMIT", 2)
+    rules = actions.ATTACHMENTS
+    two_each = {kind: dataclasses.replace(rule, limit=2) for kind, rule in rules.kinds.items()}
+    monkeypatch.setattr(actions, "ATTACHMENTS", dataclasses.replace(rules, kinds=two_each))
     client = client_for(citizen_a)
     for _ in range(2):
         assert attach(client, dossier, samples.amr_nb_bytes(), kind="audio").status_code == 201

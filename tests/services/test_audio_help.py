@@ -165,9 +165,9 @@ def test_removing_a_recording_deletes_its_file(world, django_capture_on_commit_c
     ],
 )
 def test_anything_but_short_audio_is_refused(world, data, code):
-    from rest_framework.exceptions import ValidationError
+    from common.exceptions import InvalidInput
 
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         attach(world["service"], "vi", data)
     assert error.value.get_codes() == {"file": [code]}
     assert not AudioHelp.objects.exists()
@@ -175,10 +175,10 @@ def test_anything_but_short_audio_is_refused(world, data, code):
 
 
 def test_the_cap_is_300_seconds_even_if_voice_notes_may_be_longer(world, settings):
-    from rest_framework.exceptions import ValidationError
+    from common.exceptions import InvalidInput
 
     settings.AUDIO_MAX_SECONDS = 600
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         attach(world["service"], "vi", amr_nb_bytes(frames=50 * 301))
     assert error.value.get_codes() == {"file": ["audio_too_long"]}
 

@@ -1,0 +1,155 @@
+"""Shapes every kind of case shares: no queries, no permissions.
+
+Each app subclasses these under its own names (`ServiceRequestEventOutput`,
+`FeedbackEventOutput`, …): drf-spectacular names schema components after the class, and
+the generated clients keep the names they had.
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from common.files import signed_url
+from common.i18n import translate
+from common.uploads import upload_id_field
+
+
+class TranslatedField(serializers.Field):
+    """Reads a `{lang: text}` JSON field in the negotiated language, falling back to `vi`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return translate(value, self.context.get("language", "vi"))
+
+
+extend_schema_field(OpenApiTypes.STR)(TranslatedField)
+
+
+class AgencyRefOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class UnitRefOutput(serializers.Serializer):
+    code = serializers.IntegerField()
+    name = serializers.CharField()
+    level = serializers.CharField()
+
+
+class CaseEventOutput(serializers.Serializer):
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    note = serializers.CharField()
+    internal = serializers.BooleanField()
+    at = serializers.DateTimeField(source="created_at")
+
+
+# A stored file of a case; subclasses re-declare `kind` with their choices (it keeps its
+# place: DRF orders a re-declared field where the base put it).
+class CaseAttachmentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=())
+    content_type = serializers.CharField(help_text="Detected from the content.")
+    size = serializers.IntegerField(help_text="Bytes, as stored.")
+    name = serializers.CharField()
+    url = serializers.SerializerMethodField(
+        help_text="Signed download link, valid for a few minutes."
+    )
+    preview_url = serializers.SerializerMethodField(
+        help_text="Signed link to a small JPEG preview (images only), else null."
+    )
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: Any) -> str:
+        return signed_url(self.context.get("request"), obj) or ""
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_url(self, obj: Any) -> str | None:
+        return signed_url(self.context.get("request"), obj, "preview")
+
+
+def attachment_inputs(choices: Any, file_help: str, kind_help: str) -> tuple[type, type]:
+    """The multipart body (`file`, `kind`) and the JSON body (`upload_id`, `kind`) of an
+    attachment endpoint, as unnamed bases for the app's named serializers."""
+
+    class MultipartInput(serializers.Serializer):
+        file = serializers.FileField(help_text=file_help)
+        kind = serializers.ChoiceField(choices=choices, help_text=kind_help)
+
+    class UploadInput(serializers.Serializer):
+        upload_id = upload_id_field()
+        kind = serializers.ChoiceField(choices=choices, help_text=kind_help)
+
+    return MultipartInput, UploadInput
+
+
+# The detail of a case: what the caller may do now, and the timeline (internal notes only
+# for handlers). A subclass declares `allowed_actions` and `events` as method fields where
+# it wants them among its fields, and names its `event_output` (which documents `events`
+# in the spec). A comment, not a docstring: the spec would show it on every subclass.
+class CaseDetailMixin:
+    event_output: type[serializers.Serializer] = CaseEventOutput
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        output = cls.__dict__.get("event_output")
+        if output is not None:
+            # A function of the subclass's own, so each documents its own event type.
+            def get_events(self: CaseDetailMixin, obj: Any) -> list[dict[str, Any]]:
+                return self.timeline(obj)
+
+            cls.get_events = extend_schema_field(output(many=True))(get_events)  # type: ignore[method-assign]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, obj: Any) -> list[str]:
+        return self.serializer_context["allowed_actions"]  # type: ignore[no-any-return]
+
+    def get_events(self, obj: Any) -> list[dict[str, Any]]:
+        return self.timeline(obj)
+
+    @property
+    def serializer_context(self) -> dict[str, Any]:
+        return getattr(self, "context", {})  # type: ignore[no-any-return]
+
+    def timeline(self, obj: Any) -> list[dict[str, Any]]:
+        show_internal = self.serializer_context.get("show_internal", False)
+        events = [e for e in obj.events.all() if show_internal or not e.internal]
+        return list(self.event_output(events, many=True).data)
+
+
+# The body of a state-table action: subclasses declare `action` and every field any action
+# takes, and name in `required_by_action` the fields each action needs (a blank string counts
+# as missing); the case's `Workflow.required_by_action()` gives them from its table.
+class ActionInput(serializers.Serializer):
+    required_by_action: dict[str, tuple[str, ...]] = {}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = {
+            name: [ErrorDetail(gettext("This field is required."), code="required")]
+            for name in self.required_by_action.get(attrs["action"], ())
+            if name not in attrs or (isinstance(attrs[name], str) and not attrs[name].strip())
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class RatingInput(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RatingOutput(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()

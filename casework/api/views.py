@@ -1,0 +1,164 @@
+"""API views every kind of case shares: detail, transitions, rating, attachments.
+
+A concrete view names its `CaseApi` (the selector, the workflow, the writes and the shapes
+of its kind of case) and documents itself with `extend_schema_view`; the views here parse,
+call one function and serialise. Scope comes first: a case outside the caller's selector
+is a 404 before anything else is looked at.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agencies.models import AdministrativeUnit
+from casework.access import handles, record_personal_data_read
+from casework.engine import NOTE_FIELDS, Workflow
+from common import uploads
+from common.api import ETagMixin, FieldsMixin, LanguageMixin
+from common.idempotency import idempotent
+from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
+
+
+@dataclass(frozen=True)
+class CaseApi:
+    """What the shared views need to know of a kind of case."""
+
+    workflow: Workflow
+    visible_to: Callable[[Any], QuerySet[Any]]
+    detail_output: Any
+    transition_input: Any
+    rate: Callable[..., Any]
+    rating_input: Any
+    rating_output: Any
+    attach: Callable[..., Any]
+    attachment_input: Any
+    attachment_upload_input: Any
+    attachment_output: Any
+    # Joined for the detail besides what the selector joins.
+    detail_joins: tuple[str, ...] = ()
+
+
+def commune_or_400(code: int) -> AdministrativeUnit:
+    """The commune of a create body's `administrative_unit`, or a 400 on that field."""
+    commune = AdministrativeUnit.objects.filter(
+        level=AdministrativeUnit.Level.COMMUNE, code=code
+    ).first()
+    if commune is None:
+        raise ValidationError(
+            {"administrative_unit": ["Unknown commune code."]}, code="does_not_exist"
+        )
+    return commune
+
+
+class CaseView(LanguageMixin, generics.GenericAPIView):
+    api: CaseApi
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return self.api.visible_to(self.request.user)
+
+    def fetch_detail(self, pk: Any) -> Any:
+        """The case with everything its detail shows: one query, plus one each for the
+        events and the attachments, however many there are."""
+        return get_object_or_404(
+            self.api.visible_to(self.request.user)
+            .select_related(*self.api.detail_joins)
+            .prefetch_related("events", "attachments"),
+            pk=pk,
+        )
+
+    def detail_data(self, case: Any) -> dict[str, Any]:
+        user = self.request.user
+        context = self.get_serializer_context()
+        context["allowed_actions"] = self.api.workflow.allowed_actions(user, case)
+        context["show_internal"] = handles(user, case)
+        return self.api.detail_output(case, context=context).data  # type: ignore[no-any-return]
+
+    def created_response(self, case: Any, created: bool) -> Response:
+        """The answer to a create: the detail, 201 (or 200 when the client id was known)."""
+        return Response(
+            self.detail_data(self.fetch_detail(case.pk)),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class CaseDetailView(ETagMixin, FieldsMixin, CaseView):
+    """One case with its events and attachments, as the caller may see it; staff reads are
+    audited."""
+
+    def get(self, request: Request, pk: str) -> Response:
+        case = self.fetch_detail(pk)
+        record_personal_data_read(request.user, case)
+        return Response(self.detail_data(case))
+
+
+class CaseTransitionView(CaseView):
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        body = self.api.transition_input(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        action = data.pop("action")
+        note = next((data[name] for name in NOTE_FIELDS if data.get(name)), "")
+        fields = {name: value for name, value in data.items() if name not in NOTE_FIELDS}
+        self.api.workflow.apply(request.user, case, action, note=note, **fields)
+        if action == "forward" and not self.get_queryset().filter(pk=pk).exists():
+            # Forwarded out of the actor's scope: they did it, so they see the outcome once,
+            # with nothing left for them to do.
+            forwarded = self.api.workflow.model.objects.prefetch_related(
+                "events", "attachments"
+            ).get(pk=pk)
+            context = self.get_serializer_context()
+            context["allowed_actions"] = []
+            context["show_internal"] = True
+            return Response(self.api.detail_output(forwarded, context=context).data)
+        return Response(self.detail_data(self.fetch_detail(pk)))
+
+
+class CaseRatingView(CaseView):
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        body = self.api.rating_input(data=request.data)
+        body.is_valid(raise_exception=True)
+        rating = self.api.rate(
+            request.user,
+            case,
+            score=body.validated_data["score"],
+            comment=body.validated_data["comment"],
+        )
+        return Response(self.api.rating_output(rating).data, status=status.HTTP_201_CREATED)
+
+
+class CaseAttachmentView(CaseView):
+    # Multipart carries the file (the API's default parser is JSON); JSON names a finished
+    # resumable upload.
+    parser_classes = [MultiPartParser, JSONParser]
+    throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
+
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        multipart = isinstance(request.data, QueryDict)
+        body_class = self.api.attachment_input if multipart else self.api.attachment_upload_input
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        with uploads.attachment_file(request.user, body.validated_data) as file:
+            attachment = self.api.attach(
+                request.user, case, kind=body.validated_data["kind"], upload=file
+            )
+        return Response(
+            self.api.attachment_output(attachment, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
