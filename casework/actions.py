@@ -145,12 +145,11 @@ class RatingRules:
     after: Callable[[Any, Any, Any], None] | None = None  # (user, case, rating)
 
 
-def rate_case(
-    workflow: Workflow, rules: RatingRules, user: Any, case: Any, *, score: int, comment: str
-) -> Any:
+def rate_case(workflow: Workflow, user: Any, case: Any, *, score: int, comment: str) -> Any:
     """Record the owner's rating (1–5), once. Someone else → 403; not in a ratable state →
     409 `invalid_transition`; rated already → 409 `already_rated`. The case's lock makes two
     concurrent ratings wait for each other."""
+    rules: RatingRules = workflow.ratings
     with transaction.atomic():
         case = workflow.lock(case)
         if not may_act(user, case, OWNER):
@@ -192,9 +191,7 @@ class AttachmentRules:
     too_many: Any  # may name %(limit)s
 
 
-def attach_file(
-    workflow: Workflow, rules: AttachmentRules, user: Any, case: Any, *, kind: str, upload: Any
-) -> Any:
+def attach_file(workflow: Workflow, user: Any, case: Any, *, kind: str, upload: Any) -> Any:
     """Attach an uploaded file to a case as `user`.
 
     The file is inspected by content first (400/413); then, under the case's lock, the
@@ -202,6 +199,7 @@ def attach_file(
     `too_many_attachments`). Files are written only once every check has passed, and
     removed again if the row is not committed.
     """
+    rules: AttachmentRules = workflow.attachments
     rule = rules.kinds.get(kind)
     if rule is None:
         raise InvalidInput({"kind": [_("Unknown attachment kind.")]}, code="invalid_choice")

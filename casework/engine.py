@@ -34,6 +34,7 @@ from casework.access import OWNER, STAFF
 from casework.models import CaseEvent
 from common import audit
 from common.exceptions import InvalidInput, InvalidTransition, NotAllowed
+from notifications.outbox import notify
 
 __all__ = ["OWNER", "STAFF", "Action", "Step", "Workflow"]
 
@@ -100,17 +101,27 @@ class Workflow:
         event_model: Any,
         event_case_field: str,
         actions: dict[str, Action],
-        notify: Callable[[Any, Any, str, str], None],
+        push_type: str,
+        message_context: Callable[[Any, str], dict[str, Any]],
         invalid_transition_message: Any,
+        critical_kinds: frozenset[str] = frozenset(),
+        ratings: Any = None,
+        attachments: Any = None,
         lock_related: Iterable[str] = ("agency",),
     ) -> None:
         self.model = model
         self.event_model = event_model
         self.event_case_field = event_case_field
         self.actions = actions
-        self.notify = notify
+        self.push_type = push_type
+        self.message_context = message_context
+        self.critical_kinds = critical_kinds
         self.invalid_transition_message = invalid_transition_message
         self.lock_related = (*lock_related, model.OWNER_FIELD)
+        # `casework.actions.RatingRules` and `AttachmentRules`: how the owner rates a case
+        # and who attaches which files.
+        self.ratings = ratings
+        self.attachments = attachments
 
     # -- reading the table -------------------------------------------------------------
 
@@ -134,6 +145,24 @@ class Workflow:
         ]
 
     # -- writing -----------------------------------------------------------------------
+
+    def notify(self, user: Any, case: Any, kind: str, reason: str = "") -> None:
+        """Tell `user` about `case` under `kind` (inbox, then push; `notifications.outbox`),
+        inside the caller's transaction. Kinds in `critical_kinds` go by SMS to an owner
+        without an active device."""
+        notify(
+            user,
+            kind,
+            self.message_context(case, reason),
+            data={
+                "type": self.push_type,
+                "id": str(case.pk),
+                "status": case.status,
+                "tracking_code": case.tracking_code,
+            },
+            collapse_key=f"{self.push_type}-{case.pk}",
+            critical=kind in self.critical_kinds and user.pk == case.owner_id,
+        )
 
     def lock(self, case: Any) -> Any:
         """The case re-read under a row lock, with what actions read joined."""

@@ -18,17 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from agencies.models import AdministrativeUnit, StaffMembership
 from casework import access
-from casework.actions import (
-    AttachmentKind,
-    AttachmentRules,
-    RatingRules,
-    attach_file,
-    comment_action,
-    existing_case,
-    forward_action,
-    open_case,
-    rate_case,
-)
+from casework import actions as casework
 from casework.engine import OWNER, Action, Step, Workflow
 from common import files
 from common.exceptions import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -41,7 +31,6 @@ from feedback.models import (
     FeedbackSupport,
 )
 from feedback.selectors import TRACKING_PREFIX, handling_agency
-from notifications.outbox import notify
 
 Status = Feedback.Status
 OPEN_STATES = Feedback.OPEN
@@ -56,25 +45,14 @@ AUDIO_LIMIT = 1
 LOW_SCORE = 2
 
 
-def _notify(user, item: Feedback, kind: str, reason: str = "") -> None:  # type: ignore[no-untyped-def]
-    notify(
-        user,
-        kind,
-        {
-            "tracking_code": item.tracking_code,
-            "title": item.title,
-            "agency_name": item.agency.name,
-            "status": item.status,
-            "reason": reason,
-        },
-        data={
-            "type": "feedback",
-            "id": str(item.pk),
-            "status": item.status,
-            "tracking_code": item.tracking_code,
-        },
-        collapse_key=f"feedback-{item.pk}",
-    )
+def _message_context(item: Feedback, reason: str = "") -> dict[str, Any]:
+    return {
+        "tracking_code": item.tracking_code,
+        "title": item.title,
+        "agency_name": item.agency.name,
+        "status": item.status,
+        "reason": reason,
+    }
 
 
 # -- the hooks of the state table ------------------------------------------------------
@@ -119,7 +97,7 @@ def _tell_supporters(step: Step) -> None:
     item = step.case
     for support in FeedbackSupport.objects.filter(feedback=item).select_related("user"):
         if support.user_id != item.author_id:
-            _notify(support.user, item, "feedback.answered", reason=step.note)
+            FEEDBACK.notify(support.user, item, "feedback.answered", reason=step.note)
 
 
 def _reopen(step: Step) -> None:
@@ -181,54 +159,58 @@ TRANSITIONS: dict[str, Action] = {
         actor=OWNER,
         notify="feedback.withdrawn",
     ),
-    "forward": forward_action(
+    "forward": casework.forward_action(
         OPEN_STATES, sync_kind="feedback", keep=_keep_on_forward, notify="feedback.forwarded"
     ),
-    "comment": comment_action(OPEN_STATES),
+    "comment": casework.comment_action(OPEN_STATES),
 }
 NOTIFY_KINDS: dict[str, str] = {
     name: action.notify for name, action in TRANSITIONS.items() if action.notify
 }
-
-FEEDBACK = Workflow(
-    model=Feedback,
-    event_model=FeedbackEvent,
-    event_case_field="feedback",
-    actions=TRANSITIONS,
-    notify=_notify,
-    invalid_transition_message=gettext_lazy("Cannot %(action)s a feedback that is %(status)s."),
-)
 
 
 def _flag_low_rating(user: Any, item: Feedback, rating: FeedbackRating) -> None:
     # A low score (1–2) goes to the managers of the handling agency and above.
     if rating.score <= LOW_SCORE:
         for manager in _managers_of(item):
-            _notify(manager, item, "feedback.low_rating", reason=str(rating.score))
+            FEEDBACK.notify(manager, item, "feedback.low_rating", reason=str(rating.score))
 
 
 ATTACHMENT_STATES = (Status.SUBMITTED, Status.IN_PROGRESS)
-ATTACHMENTS = AttachmentRules(
+ATTACHMENTS = casework.AttachmentRules(
     model=FeedbackAttachment,
     case_field="feedback",
     kinds={
-        FeedbackAttachment.Kind.PHOTO: AttachmentKind(
+        FeedbackAttachment.Kind.PHOTO: casework.AttachmentKind(
             frozenset({files.IMAGE}), ATTACHMENT_STATES, PHOTO_LIMIT
         ),
-        FeedbackAttachment.Kind.AUDIO: AttachmentKind(
+        FeedbackAttachment.Kind.AUDIO: casework.AttachmentKind(
             frozenset({files.AUDIO}), ATTACHMENT_STATES, AUDIO_LIMIT
         ),
     },
     wrong_state=gettext_lazy("Files can be added only while the item is open."),
     too_many=gettext_lazy("A feedback holds at most %(limit)s files of this kind."),
 )
-RATINGS = RatingRules(
+RATINGS = casework.RatingRules(
     model=FeedbackRating,
     case_field="feedback",
     states=(Status.ANSWERED, Status.CLOSED),
     too_early=gettext_lazy("Only an answered feedback can be rated."),
     done_already=gettext_lazy("This feedback has been rated already."),
     after=_flag_low_rating,
+)
+
+
+FEEDBACK = Workflow(
+    model=Feedback,
+    event_model=FeedbackEvent,
+    event_case_field="feedback",
+    actions=TRANSITIONS,
+    push_type="feedback",
+    message_context=_message_context,
+    invalid_transition_message=gettext_lazy("Cannot %(action)s a feedback that is %(status)s."),
+    ratings=RATINGS,
+    attachments=ATTACHMENTS,
 )
 
 
@@ -252,7 +234,7 @@ def transition_feedback(user: Any, item: Feedback, action: str, **data: Any) -> 
 def rate_feedback(user: Any, item: Feedback, *, score: int, comment: str = "") -> FeedbackRating:
     """The author's rating (1–5) of the answer, once, when answered or closed. A low score
     (1–2) is flagged to the managers of the handling agency and above."""
-    return rate_case(FEEDBACK, RATINGS, user, item, score=score, comment=comment)  # type: ignore[no-any-return]
+    return casework.rate_case(FEEDBACK, user, item, score=score, comment=comment)  # type: ignore[no-any-return]
 
 
 def add_feedback_attachment(
@@ -260,7 +242,7 @@ def add_feedback_attachment(
 ) -> FeedbackAttachment:
     """Attach a photo (at most 5) or the voice note (one) to the author's open feedback
     (`ATTACHMENTS`; `casework.actions.attach_file`)."""
-    return attach_file(FEEDBACK, ATTACHMENTS, user, item, kind=kind, upload=upload)  # type: ignore[no-any-return]
+    return casework.attach_file(FEEDBACK, user, item, kind=kind, upload=upload)  # type: ignore[no-any-return]
 
 
 # -- submission --------------------------------------------------------------------------
@@ -301,7 +283,7 @@ def submit_feedback(
 ) -> tuple[Feedback, bool]:
     """Send a feedback as `author`, routed to the agency of its category's level for the
     commune. Returns (feedback, created); the same client `id` again returns the first."""
-    existing = existing_case(FEEDBACK, feedback_id, author)
+    existing = casework.existing_case(FEEDBACK, feedback_id, author)
     if existing is not None:
         return existing, False
     check_coordinates(latitude, longitude)
@@ -311,7 +293,7 @@ def submit_feedback(
             {"administrative_unit": [_("No agency receives feedback for this commune yet.")]},
             code="no_agency",
         )
-    return open_case(  # type: ignore[no-any-return]
+    return casework.open_case(  # type: ignore[no-any-return]
         FEEDBACK,
         tracking_prefix=TRACKING_PREFIX,
         owner=author,
@@ -374,7 +356,7 @@ def close_answered(now: datetime | None = None) -> int:
             item.status = Status.CLOSED
             item.save(update_fields=["status", "updated_at"])
             FEEDBACK.record(item, None, "close", Status.ANSWERED, details={"automatic": True})
-            _notify(item.author, item, "feedback.closed")
+            FEEDBACK.notify(item.author, item, "feedback.closed")
             closed += 1
     return closed
 

@@ -22,22 +22,11 @@ from agencies import calendar
 from agencies.models import AdministrativeUnit, StaffMembership
 from agencies.selectors import acts_for
 from casework import access
-from casework.actions import (
-    AttachmentKind,
-    AttachmentRules,
-    RatingRules,
-    attach_file,
-    comment_action,
-    existing_case,
-    forward_action,
-    open_case,
-    rate_case,
-)
+from casework import actions as casework
 from casework.engine import OWNER, STAFF, Action, Step, Workflow
 from common import files
 from common.exceptions import InvalidInput, NotAllowed
 from common.sync import record_removal
-from notifications.outbox import notify
 from services.models import (
     PublicService,
     ServiceRequest,
@@ -74,22 +63,6 @@ def _message_context(dossier: ServiceRequest, reason: str = "") -> dict[str, Any
         else "",
         "reason": reason,
     }
-
-
-def _notify(user, dossier: ServiceRequest, kind: str, reason: str = "") -> None:  # type: ignore[no-untyped-def]
-    notify(
-        user,
-        kind,
-        _message_context(dossier, reason),
-        data={
-            "type": "service_request",
-            "id": str(dossier.pk),
-            "status": dossier.status,
-            "tracking_code": dossier.tracking_code,
-        },
-        collapse_key=f"service_request-{dossier.pk}",
-        critical=kind in CRITICAL_KINDS and user.pk == dossier.applicant_id,
-    )
 
 
 # -- the hooks of the state table ------------------------------------------------------
@@ -190,24 +163,14 @@ TRANSITIONS: dict[str, Action] = {
         notify="service_request.status_changed",
     ),
     "assign": Action(OPEN_STATES, needs=("assignee",), check=_check_assignee, apply=_assign),
-    "forward": forward_action(
+    "forward": casework.forward_action(
         OPEN_STATES, sync_kind="service_request", keep=_keep_on_forward, also=_unassign
     ),
-    "comment": comment_action(OPEN_STATES),
+    "comment": casework.comment_action(OPEN_STATES),
 }
 NOTIFY_KINDS: dict[str, str] = {
     name: action.notify for name, action in TRANSITIONS.items() if action.notify
 }
-
-DOSSIERS = Workflow(
-    model=ServiceRequest,
-    event_model=ServiceRequestEvent,
-    event_case_field="request",
-    actions=TRANSITIONS,
-    notify=_notify,
-    invalid_transition_message=gettext_lazy("Cannot %(action)s a dossier that is %(status)s."),
-    lock_related=("service", "agency"),
-)
 
 Kind = ServiceRequestAttachment.Kind
 ATTACHMENT_LIMIT = 20
@@ -215,23 +178,23 @@ ATTACHMENT_LIMIT = 20
 # dossier is processed and may be completed once it is ready. The cap counts the
 # applicant's files and the results apart, so a full dossier never blocks its result.
 _APPLICANT_KINDS = (Kind.DOCUMENT, Kind.PHOTO, Kind.AUDIO)
-ATTACHMENTS = AttachmentRules(
+ATTACHMENTS = casework.AttachmentRules(
     model=ServiceRequestAttachment,
     case_field="request",
     kinds={
-        Kind.DOCUMENT: AttachmentKind(
+        Kind.DOCUMENT: casework.AttachmentKind(
             frozenset({files.IMAGE, files.PDF}),
             OPEN_STATES,
             ATTACHMENT_LIMIT,
             counted_with=_APPLICANT_KINDS,
         ),
-        Kind.PHOTO: AttachmentKind(
+        Kind.PHOTO: casework.AttachmentKind(
             frozenset({files.IMAGE}), OPEN_STATES, ATTACHMENT_LIMIT, counted_with=_APPLICANT_KINDS
         ),
-        Kind.AUDIO: AttachmentKind(
+        Kind.AUDIO: casework.AttachmentKind(
             frozenset({files.AUDIO}), OPEN_STATES, ATTACHMENT_LIMIT, counted_with=_APPLICANT_KINDS
         ),
-        Kind.RESULT: AttachmentKind(
+        Kind.RESULT: casework.AttachmentKind(
             frozenset({files.IMAGE, files.PDF}),
             (Status.IN_PROGRESS, Status.RESULT_READY),
             ATTACHMENT_LIMIT,
@@ -241,12 +204,27 @@ ATTACHMENTS = AttachmentRules(
     wrong_state=gettext_lazy("Cannot attach a %(kind)s to a dossier that is %(status)s."),
     too_many=gettext_lazy("A dossier holds at most %(limit)s such attachments."),
 )
-RATINGS = RatingRules(
+RATINGS = casework.RatingRules(
     model=ServiceRequestRating,
     case_field="request",
     states=(Status.COMPLETED,),
     too_early=gettext_lazy("Only a completed dossier can be rated."),
     done_already=gettext_lazy("This dossier has been rated already."),
+)
+
+
+DOSSIERS = Workflow(
+    model=ServiceRequest,
+    event_model=ServiceRequestEvent,
+    event_case_field="request",
+    actions=TRANSITIONS,
+    push_type="service_request",
+    message_context=_message_context,
+    critical_kinds=CRITICAL_KINDS,
+    invalid_transition_message=gettext_lazy("Cannot %(action)s a dossier that is %(status)s."),
+    ratings=RATINGS,
+    attachments=ATTACHMENTS,
+    lock_related=("service", "agency"),
 )
 
 
@@ -274,7 +252,7 @@ def rate_request(
     user, dossier: ServiceRequest, *, score: int, comment: str = ""
 ) -> ServiceRequestRating:  # type: ignore[no-untyped-def]
     """Record the applicant's rating (1–5) of a completed dossier, once."""
-    return rate_case(DOSSIERS, RATINGS, user, dossier, score=score, comment=comment)  # type: ignore[no-any-return]
+    return casework.rate_case(DOSSIERS, user, dossier, score=score, comment=comment)  # type: ignore[no-any-return]
 
 
 def add_request_attachment(
@@ -283,7 +261,7 @@ def add_request_attachment(
     """Attach an uploaded file to a dossier as `user`: the applicant adds documents, photos
     and voice notes while the dossier is open; staff in scope add `result` files while it is
     in progress or its result is ready (`ATTACHMENTS`; `casework.actions.attach_file`)."""
-    return attach_file(DOSSIERS, ATTACHMENTS, user, dossier, kind=kind, upload=upload)  # type: ignore[no-any-return]
+    return casework.attach_file(DOSSIERS, user, dossier, kind=kind, upload=upload)  # type: ignore[no-any-return]
 
 
 # -- submission --------------------------------------------------------------------------
@@ -340,12 +318,12 @@ def submit_request(
     applicant is then told under `service_request.assisted_submitted`, by SMS (sent after
     commit) when they have no active device to push to.
     """
-    existing = existing_case(DOSSIERS, request_id, applicant)
+    existing = casework.existing_case(DOSSIERS, request_id, applicant)
     if existing is not None:
         return existing, False
     _validate_form_data(service.form_schema or {}, form_data)
     agency = _checked_handling_agency(service, commune)
-    return open_case(  # type: ignore[no-any-return]
+    return casework.open_case(  # type: ignore[no-any-return]
         DOSSIERS,
         tracking_prefix=TRACKING_PREFIX,
         owner=applicant,
@@ -600,7 +578,7 @@ def notify_due_dossiers(now: datetime | None = None) -> int:
         relevant = [m for m in memberships if dossier.agency.path.startswith(m.agency.path)]
         with transaction.atomic():
             for user in _due_recipients(dossier, relevant):
-                _notify(user, dossier, kind)
+                DOSSIERS.notify(user, dossier, kind)
                 sent += 1
     return sent
 

@@ -7,7 +7,7 @@ is a 404 before anything else is looked at.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,35 +16,71 @@ from django.shortcuts import get_object_or_404
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import AdministrativeUnit
 from casework.access import handles, record_personal_data_read
+from casework.actions import attach_file, rate_case
 from casework.engine import NOTE_FIELDS, Workflow
 from common import uploads
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
+from common.pagination import SyncCursorPagination
 from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
 
 
-@dataclass(frozen=True)
 class CaseApi:
-    """What the shared views need to know of a kind of case."""
+    """What the shared views need to know of a kind of case: its workflow, the selector of
+    what a user sees, and its serializers, found in `shapes` by the names
+    `<prefix>DetailOutput`, `<prefix>TransitionInput`, `<prefix>RatingInput`/`Output`,
+    `<prefix>AttachmentInput`/`UploadInput`/`Output`."""
 
-    workflow: Workflow
-    visible_to: Callable[[Any], QuerySet[Any]]
     detail_output: Any
     transition_input: Any
-    rate: Callable[..., Any]
     rating_input: Any
     rating_output: Any
-    attach: Callable[..., Any]
     attachment_input: Any
     attachment_upload_input: Any
     attachment_output: Any
-    # Joined for the detail besides what the selector joins.
-    detail_joins: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        visible_to: Callable[[Any], QuerySet[Any]],
+        shapes: ModuleType,
+        prefix: str,
+        detail_joins: tuple[str, ...] = (),
+    ) -> None:
+        self.workflow = workflow
+        self.visible_to = visible_to
+        # Joined for the detail besides what the selector joins.
+        self.detail_joins = detail_joins
+        for name in (
+            "DetailOutput",
+            "TransitionInput",
+            "RatingInput",
+            "RatingOutput",
+            "AttachmentInput",
+            "AttachmentUploadInput",
+            "AttachmentOutput",
+        ):
+            attribute = "".join(
+                f"_{ch.lower()}" if ch.isupper() and i else ch.lower() for i, ch in enumerate(name)
+            )
+            setattr(self, attribute, getattr(shapes, f"{prefix}{name}"))
+
+
+class CategoryPagination(SyncCursorPagination):
+    """Categories as a phone keeps them: by position, removals named by code."""
+
+    ordering = ("position", "code")
+    sync_id_field = "code"
+
+
+class CategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+    permission_classes = [AllowAny]
 
 
 def commune_or_400(code: int) -> AdministrativeUnit:
@@ -90,6 +126,29 @@ class CaseView(LanguageMixin, generics.GenericAPIView):
         )
 
 
+class CaseListCreateView(ETagMixin, FieldsMixin, CaseView):
+    """The caller's cases (a phone keeps them), or those of their agencies (staff), by
+    `?status=` and what `filter_cases` reads; a subclass adds `post` (the create)."""
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        cases = self.api.visible_to(self.request.user)
+        params = self.request.query_params
+        if params.get("status"):
+            if params["status"] not in self.api.workflow.model.Status.values:
+                raise ValidationError({"status": ["Unknown status."]})
+            cases = cases.filter(status=params["status"])
+        return self.filter_cases(cases, params)
+
+    def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:
+        return cases
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        output = self.get_serializer_class()
+        data = output(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+
 class CaseDetailView(ETagMixin, FieldsMixin, CaseView):
     """One case with its events and attachments, as the caller may see it; staff reads are
     audited."""
@@ -132,7 +191,8 @@ class CaseRatingView(CaseView):
         case = get_object_or_404(self.get_queryset(), pk=pk)
         body = self.api.rating_input(data=request.data)
         body.is_valid(raise_exception=True)
-        rating = self.api.rate(
+        rating = rate_case(
+            self.api.workflow,
             request.user,
             case,
             score=body.validated_data["score"],
@@ -155,8 +215,8 @@ class CaseAttachmentView(CaseView):
         body = body_class(data=request.data)
         body.is_valid(raise_exception=True)
         with uploads.attachment_file(request.user, body.validated_data) as file:
-            attachment = self.api.attach(
-                request.user, case, kind=body.validated_data["kind"], upload=file
+            attachment = attach_file(
+                self.api.workflow, request.user, case, kind=body.validated_data["kind"], upload=file
             )
         return Response(
             self.api.attachment_output(attachment, context=self.get_serializer_context()).data,

@@ -1,3 +1,7 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -11,12 +15,14 @@ from casework.api.views import (
     CaseApi,
     CaseAttachmentView,
     CaseDetailView,
+    CaseListCreateView,
     CaseRatingView,
     CaseTransitionView,
-    CaseView,
+    CategoryListView,
+    CategoryPagination,
     commune_or_400,
 )
-from common.api import ETagMixin, FieldsMixin, LanguageMixin
+from common.api import FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
 from common.pagination import CursorPagination, SyncCursorPagination
@@ -25,32 +31,17 @@ from feedback import actions, selectors
 from feedback.api import serializers as s
 from feedback.models import Feedback
 
-FEEDBACK_API = CaseApi(
-    workflow=actions.FEEDBACK,
-    visible_to=selectors.feedback_visible_to,
-    detail_output=s.FeedbackDetailOutput,
-    transition_input=s.FeedbackTransitionInput,
-    rate=actions.rate_feedback,
-    rating_input=s.FeedbackRatingInput,
-    rating_output=s.FeedbackRatingOutput,
-    attach=actions.add_feedback_attachment,
-    attachment_input=s.FeedbackAttachmentInput,
-    attachment_upload_input=s.FeedbackAttachmentUploadInput,
-    attachment_output=s.FeedbackAttachmentOutput,
-)
+FEEDBACK_API = CaseApi(actions.FEEDBACK, selectors.feedback_visible_to, s, "Feedback")
 
 
-class FeedbackCategoryPagination(SyncCursorPagination):
-    ordering = ("position", "code")
+class FeedbackCategoryPagination(CategoryPagination):
     sync_kind = "feedback_category"
-    sync_id_field = "code"
 
 
 @extend_schema_view(get=extend_schema(summary="List feedback categories", tags=["feedback"]))
-class FeedbackCategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+class FeedbackCategoryListView(CategoryListView):
     """What feedback may be about, with the level that handles it by default."""
 
-    permission_classes = [AllowAny]
     serializer_class = s.FeedbackCategoryOutput
     pagination_class = FeedbackCategoryPagination
 
@@ -62,23 +53,17 @@ class FeedbackPagination(SyncCursorPagination):
     sync_kind = "feedback"
 
 
-class FeedbackListCreateView(ETagMixin, FieldsMixin, CaseView):
+class FeedbackListCreateView(CaseListCreateView):
     """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
 
     api = FEEDBACK_API
     serializer_class = s.FeedbackOutput
     pagination_class = FeedbackPagination
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        items = selectors.feedback_visible_to(self.request.user)
-        params = self.request.query_params
-        if params.get("status"):
-            if params["status"] not in Feedback.Status.values:
-                raise ValidationError({"status": ["Unknown status."]})
-            items = items.filter(status=params["status"])
+    def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:
         if params.get("category"):
-            items = items.filter(category__code=params["category"])
-        return items
+            cases = cases.filter(category__code=params["category"])
+        return cases
 
     @extend_schema(
         summary="List my feedback (or that of my agencies)",
@@ -91,9 +76,7 @@ class FeedbackListCreateView(ETagMixin, FieldsMixin, CaseView):
         ],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        data = s.FeedbackOutput(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+        return super().get(request)
 
     @extend_schema(
         summary="Send a feedback",

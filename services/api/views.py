@@ -1,3 +1,7 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,9 +24,11 @@ from casework.api.views import (
     CaseApi,
     CaseAttachmentView,
     CaseDetailView,
+    CaseListCreateView,
     CaseRatingView,
     CaseTransitionView,
-    CaseView,
+    CategoryListView,
+    CategoryPagination,
     commune_or_400,
 )
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
@@ -38,36 +44,22 @@ from services.api import serializers as s
 from services.models import PublicService, ServiceRequest
 
 DOSSIER_API = CaseApi(
-    workflow=actions.DOSSIERS,
-    visible_to=selectors.requests_visible_to,
-    detail_output=s.ServiceRequestDetailOutput,
-    transition_input=s.ServiceRequestTransitionInput,
-    rate=actions.rate_request,
-    rating_input=s.ServiceRequestRatingInput,
-    rating_output=s.ServiceRequestRatingOutput,
-    attach=actions.add_request_attachment,
-    attachment_input=s.ServiceRequestAttachmentInput,
-    attachment_upload_input=s.ServiceRequestAttachmentUploadInput,
-    attachment_output=s.ServiceRequestAttachmentOutput,
-    detail_joins=("assignee",),
+    actions.DOSSIERS, selectors.requests_visible_to, s, "ServiceRequest", ("assignee",)
 )
 
 
-class CategoryPagination(SyncCursorPagination):
-    ordering = ("position", "code")
+class ServiceCategoryPagination(CategoryPagination):
     sync_kind = "service_category"
-    sync_id_field = "code"
 
 
 @extend_schema_view(
     get=extend_schema(summary="List service categories", tags=["catalog"]),
 )
-class ServiceCategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+class ServiceCategoryListView(CategoryListView):
     """Categories of the catalog, in the order the catalog shows them. A phone keeps them."""
 
-    permission_classes = [AllowAny]
     serializer_class = s.ServiceCategoryListOutput
-    pagination_class = CategoryPagination
+    pagination_class = ServiceCategoryPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return audio_help.with_audio_help(selectors.categories(), self.get_language())
@@ -145,28 +137,22 @@ class RequestPagination(SyncCursorPagination):
     sync_kind = "service_request"
 
 
-class ServiceRequestListCreateView(ETagMixin, FieldsMixin, CaseView):
+class ServiceRequestListCreateView(CaseListCreateView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
     api = DOSSIER_API
     serializer_class = s.ServiceRequestOutput
     pagination_class = RequestPagination
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        dossiers = selectors.requests_visible_to(self.request.user)
-        params = self.request.query_params
-        if params.get("status"):
-            if params["status"] not in ServiceRequest.Status.values:
-                raise ValidationError({"status": ["Unknown status."]})
-            dossiers = dossiers.filter(status=params["status"])
+    def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:
         if params.get("service"):
-            dossiers = dossiers.filter(service__code=params["service"])
+            cases = cases.filter(service__code=params["service"])
         if "overdue" in params:
-            flag = {"true": True, "false": False}.get(params["overdue"].lower())
+            flag = {"true": True, "false": False}.get(str(params.get("overdue", "")).lower())
             if flag is None:
                 raise ValidationError({"overdue": [_("Use true or false.")]}, code="invalid")
-            dossiers = selectors.overdue_filter(dossiers, flag)
-        return dossiers
+            cases = selectors.overdue_filter(cases, flag)
+        return cases
 
     @extend_schema(
         summary="List my dossiers (or those of my agencies)",
@@ -182,9 +168,7 @@ class ServiceRequestListCreateView(ETagMixin, FieldsMixin, CaseView):
         ],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        data = s.ServiceRequestOutput(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+        return super().get(request)
 
     @extend_schema(
         summary="Submit a dossier",

@@ -252,7 +252,7 @@ def test_a_dossier_holds_a_limited_number_of_files(
 ):
     rules = actions.ATTACHMENTS
     two_each = {kind: dataclasses.replace(rule, limit=2) for kind, rule in rules.kinds.items()}
-    monkeypatch.setattr(actions, "ATTACHMENTS", dataclasses.replace(rules, kinds=two_each))
+    monkeypatch.setattr(actions.DOSSIERS, "attachments", dataclasses.replace(rules, kinds=two_each))
     client = client_for(citizen_a)
     for _ in range(2):
         assert attach(client, dossier, samples.amr_nb_bytes(), kind="audio").status_code == 201
