@@ -175,6 +175,22 @@ def province_tree_root(agency: Agency) -> Agency:
     return province or agency
 
 
+def serving_agency(commune: AdministrativeUnit, level: str) -> Agency | None:
+    """The active agency of `level` that serves `commune`: the ministry (the root) for
+    `ministry`; the commune's office for `commune`, or where it has none the province's
+    board; the province's board for `province`."""
+    active = Agency.objects.filter(is_active=True)
+    if level == Agency.Level.MINISTRY:
+        return active.filter(level=Agency.Level.MINISTRY).order_by("path").first()
+    if level == Agency.Level.COMMUNE:
+        office = active.filter(level=Agency.Level.COMMUNE, administrative_unit=commune).first()
+        if office:
+            return office
+    return active.filter(
+        level=Agency.Level.PROVINCE, administrative_unit_id=commune.parent_id
+    ).first()
+
+
 def nearby_agencies(agency: Agency) -> QuerySet[Agency]:
     """Active agencies an item of `agency` may be forwarded to: those above it and those in
     its province's tree (below a ministry: its whole subtree), not itself."""

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import nearby_agencies
+from agencies.selectors import nearby_agencies, serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
 from feedback.models import Feedback, FeedbackCategory
 
@@ -50,14 +50,7 @@ def handling_agency(category: FeedbackCategory, commune: AdministrativeUnit) -> 
     A commune-level category goes to the commune's office when there is one; otherwise (or
     for a province-level category) to the province's board.
     """
-    active = Agency.objects.filter(is_active=True)
-    if category.default_level == FeedbackCategory.Level.COMMUNE:
-        office = active.filter(level=Agency.Level.COMMUNE, administrative_unit=commune).first()
-        if office:
-            return office
-    return active.filter(
-        level=Agency.Level.PROVINCE, administrative_unit_id=commune.parent_id
-    ).first()
+    return serving_agency(commune, category.default_level)
 
 
 def feedback_actionable_by(user) -> QuerySet[Feedback]:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import nearby_agencies
+from agencies.selectors import nearby_agencies, serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
 from common.text import fold
@@ -131,16 +131,7 @@ def handling_agency(service: PublicService, commune: AdministrativeUnit) -> Agen
     level, the nearest agency above it in the same province does; a ministry-level service
     goes to the ministry (the root).
     """
-    active = Agency.objects.filter(is_active=True)
-    if service.level == PublicService.Level.MINISTRY:
-        return active.filter(level=Agency.Level.MINISTRY).order_by("path").first()
-    if service.level == PublicService.Level.COMMUNE:
-        office = active.filter(level=Agency.Level.COMMUNE, administrative_unit=commune).first()
-        if office:
-            return office
-    return active.filter(
-        level=Agency.Level.PROVINCE, administrative_unit_id=commune.parent_id
-    ).first()
+    return serving_agency(commune, service.level)
 
 
 def translation_tally() -> TranslationTally:

@@ -7,12 +7,15 @@ is a 404 before anything else is looked at.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -27,6 +30,7 @@ from casework.engine import NOTE_FIELDS, Workflow
 from common import uploads
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
+from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
 from common.pagination import SyncCursorPagination
 from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
 
@@ -55,6 +59,7 @@ class CaseApi:
     ) -> None:
         self.workflow = workflow
         self.visible_to = visible_to
+        self.prefix = prefix
         # Joined for the detail besides what the selector joins.
         self.detail_joins = detail_joins
         for name in (
@@ -222,3 +227,84 @@ class CaseAttachmentView(CaseView):
             self.api.attachment_output(attachment, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+@dataclass(frozen=True)
+class OperationText:
+    summary: str
+    description: str = ""
+
+
+def case_views(
+    api: CaseApi,
+    *,
+    tag: str,
+    noun: str,
+    rating: OperationText,
+    attachment: OperationText,
+    attachment_responses: dict[int, Any] | None = None,
+) -> tuple[type[CaseView], ...]:
+    """The detail, transition, rating and attachment views of a kind of case, documented:
+    operation ids `<tag>_retrieve`, `<tag>_transition`, `<tag>_rating_create` and
+    `<tag>_attachments_create`, named `<prefix>DetailView` and so on."""
+
+    def documented(name: str, base: type[CaseView], output: Any, **schema: Any) -> type[CaseView]:
+        method = "get" if base is CaseDetailView else "post"
+        attrs = {"api": api, "serializer_class": output, "__module__": base.__module__}
+        if base is CaseDetailView:
+            attrs["__doc__"] = (
+                f"One {noun} with its events and attachments, as the caller may see it."
+            )
+        view = type(f"{api.prefix}{name}View", (base,), attrs)
+        return extend_schema_view(**{method: extend_schema(tags=[tag], **schema)})(view)  # type: ignore[no-any-return]
+
+    detail = documented(
+        "Detail",
+        CaseDetailView,
+        api.detail_output,
+        summary=f"Show a {noun}",
+        operation_id=f"{tag}_retrieve",
+    )
+    transition = documented(
+        "Transition",
+        CaseTransitionView,
+        api.detail_output,
+        summary=f"Apply an action of the {noun} state table",
+        operation_id=f"{tag}_transition",
+        request=api.transition_input,
+        responses={200: api.detail_output, 409: CONFLICT_RESPONSE},
+    )
+    rated = documented(
+        "Rating",
+        CaseRatingView,
+        api.rating_output,
+        summary=rating.summary,
+        description=rating.description,
+        operation_id=f"{tag}_rating_create",
+        request=api.rating_input,
+        responses={201: api.rating_output, 409: CONFLICT_RESPONSE},
+    )
+    attach = documented(
+        "Attachment",
+        CaseAttachmentView,
+        api.attachment_output,
+        summary=attachment.summary,
+        description=attachment.description,
+        operation_id=f"{tag}_attachments_create",
+        request={
+            "multipart/form-data": api.attachment_input,
+            "application/json": api.attachment_upload_input,
+        },
+        responses={
+            201: api.attachment_output,
+            **(attachment_responses or {}),
+            409: CONFLICT_RESPONSE,
+            413: FILE_TOO_LARGE_RESPONSE,
+        },
+    )
+    attach = extend_validation_errors(
+        ["unsupported_file_type", "image_too_large", "audio_too_long"],
+        field_name="file",
+        methods=["post"],
+    )(attach)
+    return detail, transition, rated, attach

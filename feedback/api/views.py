@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -13,18 +12,16 @@ from rest_framework.response import Response
 
 from casework.api.views import (
     CaseApi,
-    CaseAttachmentView,
-    CaseDetailView,
     CaseListCreateView,
-    CaseRatingView,
-    CaseTransitionView,
     CategoryListView,
     CategoryPagination,
+    OperationText,
+    case_views,
     commune_or_400,
 )
 from common.api import FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
-from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
+from common.openapi import CONFLICT_RESPONSE
 from common.pagination import CursorPagination, SyncCursorPagination
 from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
 from feedback import actions, selectors
@@ -159,32 +156,6 @@ class PublicFeedbackListView(FieldsMixin, LanguageMixin, generics.ListAPIView):
         return items
 
 
-@extend_schema_view(
-    get=extend_schema(
-        summary="Show a feedback", tags=["feedback"], operation_id="feedback_retrieve"
-    )
-)
-class FeedbackDetailView(CaseDetailView):
-    """One feedback with its events and attachments, as the caller may see it."""
-
-    api = FEEDBACK_API
-    serializer_class = s.FeedbackDetailOutput
-
-
-@extend_schema_view(
-    post=extend_schema(
-        summary="Apply an action of the feedback state table",
-        operation_id="feedback_transition",
-        tags=["feedback"],
-        request=s.FeedbackTransitionInput,
-        responses={200: s.FeedbackDetailOutput, 409: CONFLICT_RESPONSE},
-    )
-)
-class FeedbackTransitionView(CaseTransitionView):
-    api = FEEDBACK_API
-    serializer_class = s.FeedbackDetailOutput
-
-
 class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
     throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
     serializer_class = s.FeedbackSupportOutput
@@ -222,52 +193,26 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(
-    post=extend_schema(
-        summary="Rate the answer to a feedback",
-        description=(
-            "The author only, once, when answered or closed: 409 `invalid_transition` before, "
-            "409 `already_rated` for a second rating. A score of 1–2 is flagged to managers."
-        ),
-        operation_id="feedback_rating_create",
-        tags=["feedback"],
-        request=s.FeedbackRatingInput,
-        responses={201: s.FeedbackRatingOutput, 409: CONFLICT_RESPONSE},
-    )
+(
+    FeedbackDetailView,
+    FeedbackTransitionView,
+    FeedbackRatingView,
+    FeedbackAttachmentView,
+) = case_views(
+    FEEDBACK_API,
+    tag="feedback",
+    noun="feedback",
+    rating=OperationText(
+        "Rate the answer to a feedback",
+        "The author only, once, when answered or closed: 409 `invalid_transition` before, "
+        "409 `already_rated` for a second rating. A score of 1–2 is flagged to managers.",
+    ),
+    attachment=OperationText(
+        "Attach a photo or the voice note to a feedback",
+        "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
+        "finished resumable upload (`uploads/`), which is then used up; the author, while "
+        "the item is submitted or in progress (403 for anyone else, 409 "
+        "`invalid_transition` in another state). At most 5 photos and 1 voice note (409 "
+        "`too_many_attachments`).",
+    ),
 )
-class FeedbackRatingView(CaseRatingView):
-    api = FEEDBACK_API
-    serializer_class = s.FeedbackRatingOutput
-
-
-@extend_validation_errors(
-    ["unsupported_file_type", "image_too_large", "audio_too_long"],
-    field_name="file",
-    methods=["post"],
-)
-@extend_schema_view(
-    post=extend_schema(
-        summary="Attach a photo or the voice note to a feedback",
-        description=(
-            "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
-            "finished resumable upload (`uploads/`), which is then used up; the author, while "
-            "the item is submitted or in progress (403 for anyone else, 409 "
-            "`invalid_transition` in another state). At most 5 photos and 1 voice note (409 "
-            "`too_many_attachments`)."
-        ),
-        operation_id="feedback_attachments_create",
-        tags=["feedback"],
-        request={
-            "multipart/form-data": s.FeedbackAttachmentInput,
-            "application/json": s.FeedbackAttachmentUploadInput,
-        },
-        responses={
-            201: s.FeedbackAttachmentOutput,
-            409: CONFLICT_RESPONSE,
-            413: FILE_TOO_LARGE_RESPONSE,
-        },
-    )
-)
-class FeedbackAttachmentView(CaseAttachmentView):
-    api = FEEDBACK_API
-    serializer_class = s.FeedbackAttachmentOutput

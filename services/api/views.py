@@ -22,18 +22,16 @@ from rest_framework.response import Response
 
 from casework.api.views import (
     CaseApi,
-    CaseAttachmentView,
-    CaseDetailView,
     CaseListCreateView,
-    CaseRatingView,
-    CaseTransitionView,
     CategoryListView,
     CategoryPagination,
+    OperationText,
+    case_views,
     commune_or_400,
 )
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
-from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
+from common.openapi import CONFLICT_RESPONSE
 from common.pagination import SyncCursorPagination
 from common.throttling import (
     GenerousAnonRateThrottle,
@@ -213,48 +211,6 @@ class ServiceRequestListCreateView(CaseListCreateView):
         return self.created_response(dossier, created)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Show a dossier", tags=["requests"], operation_id="requests_retrieve")
-)
-class ServiceRequestDetailView(CaseDetailView):
-    """One dossier with its events and attachments, as the caller may see it."""
-
-    api = DOSSIER_API
-    serializer_class = s.ServiceRequestDetailOutput
-
-
-@extend_schema_view(
-    post=extend_schema(
-        summary="Apply an action of the dossier state table",
-        operation_id="requests_transition",
-        tags=["requests"],
-        request=s.ServiceRequestTransitionInput,
-        responses={200: s.ServiceRequestDetailOutput, 409: CONFLICT_RESPONSE},
-    )
-)
-class ServiceRequestTransitionView(CaseTransitionView):
-    api = DOSSIER_API
-    serializer_class = s.ServiceRequestDetailOutput
-
-
-@extend_schema_view(
-    post=extend_schema(
-        summary="Rate a completed dossier",
-        description=(
-            "The applicant only, once, when the dossier is completed: 409 `invalid_transition` "
-            "before that, 409 `already_rated` for a second rating."
-        ),
-        operation_id="requests_rating_create",
-        tags=["requests"],
-        request=s.ServiceRequestRatingInput,
-        responses={201: s.ServiceRequestRatingOutput, 409: CONFLICT_RESPONSE},
-    )
-)
-class ServiceRequestRatingView(CaseRatingView):
-    api = DOSSIER_API
-    serializer_class = s.ServiceRequestRatingOutput
-
-
 @extend_validation_errors(
     ["required", "blank", "max_length"], field_name="tracking_code", methods=["get"]
 )
@@ -299,42 +255,36 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
         return Response(self.get_serializer(dossier).data)
 
 
-@extend_validation_errors(
-    ["unsupported_file_type", "image_too_large", "audio_too_long"],
-    field_name="file",
-    methods=["post"],
+(
+    ServiceRequestDetailView,
+    ServiceRequestTransitionView,
+    ServiceRequestRatingView,
+    ServiceRequestAttachmentView,
+) = case_views(
+    DOSSIER_API,
+    tag="requests",
+    noun="dossier",
+    rating=OperationText(
+        "Rate a completed dossier",
+        "The applicant only, once, when the dossier is completed: 409 `invalid_transition` "
+        "before that, 409 `already_rated` for a second rating.",
+    ),
+    attachment=OperationText(
+        "Attach a file to a dossier",
+        "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
+        "finished resumable upload (`uploads/`), which is then used up. The type is "
+        "detected from the content; "
+        "a file that is not what it claims is refused (400 `unsupported_file_type`), as is "
+        "one over the size cap (413 `file_too_large`). The applicant attaches documents, "
+        "photos and voice notes while the dossier is open; staff of the handling agency "
+        "attach `result` files while it is in progress or its result is ready (403 for "
+        "anyone else, 409 `invalid_transition` in another state, 409 "
+        "`too_many_attachments` past 20 of the applicant's files or 20 results).",
+    ),
+    attachment_responses={
+        403: OpenApiResponse(
+            ErrorResponse403Serializer,
+            description="This kind of attachment is not yours to add on this dossier.",
+        )
+    },
 )
-@extend_schema_view(
-    post=extend_schema(
-        summary="Attach a file to a dossier",
-        description=(
-            "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
-            "finished resumable upload (`uploads/`), which is then used up. The type is "
-            "detected from the content; "
-            "a file that is not what it claims is refused (400 `unsupported_file_type`), as is "
-            "one over the size cap (413 `file_too_large`). The applicant attaches documents, "
-            "photos and voice notes while the dossier is open; staff of the handling agency "
-            "attach `result` files while it is in progress or its result is ready (403 for "
-            "anyone else, 409 `invalid_transition` in another state, 409 "
-            "`too_many_attachments` past 20 of the applicant's files or 20 results)."
-        ),
-        operation_id="requests_attachments_create",
-        tags=["requests"],
-        request={
-            "multipart/form-data": s.ServiceRequestAttachmentInput,
-            "application/json": s.ServiceRequestAttachmentUploadInput,
-        },
-        responses={
-            201: s.ServiceRequestAttachmentOutput,
-            403: OpenApiResponse(
-                ErrorResponse403Serializer,
-                description="This kind of attachment is not yours to add on this dossier.",
-            ),
-            409: CONFLICT_RESPONSE,
-            413: FILE_TOO_LARGE_RESPONSE,
-        },
-    )
-)
-class ServiceRequestAttachmentView(CaseAttachmentView):
-    api = DOSSIER_API
-    serializer_class = s.ServiceRequestAttachmentOutput
