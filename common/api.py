@@ -8,7 +8,6 @@ from django.template.response import SimpleTemplateResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -239,31 +238,3 @@ class ETagMixin:
         if if_none_match(request.META.get("HTTP_IF_NONE_MATCH", ""), tag):
             return not_modified(response)
         return response
-
-
-# The body of a state-table action: subclasses declare `action` and every field any action
-# takes, and name in `required_by_action` the fields each action needs (a blank string counts
-# as missing). A comment, not a docstring: the spec would show it on every subclass.
-class ActionInput(serializers.Serializer):
-    required_by_action: dict[str, tuple[str, ...]] = {}
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = {
-            name: [ErrorDetail(gettext("This field is required."), code="required")]
-            for name in self.required_by_action.get(attrs["action"], ())
-            if name not in attrs or (isinstance(attrs[name], str) and not attrs[name].strip())
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
-
-
-class RatingInput(serializers.Serializer):
-    score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-
-class RatingOutput(serializers.Serializer):
-    score = serializers.IntegerField()
-    comment = serializers.CharField()
-    created_at = serializers.DateTimeField()

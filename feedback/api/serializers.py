@@ -5,39 +5,28 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casework.api.serializers import (
-    ActionInput,
-    AgencyRefOutput,
-    CaseAttachmentOutput,
-    CaseDetailMixin,
-    CaseEventOutput,
-    RatingInput,
-    RatingOutput,
-    TranslatedField,
-    UnitRefOutput,
-    attachment_inputs,
-)
+from casework.api import serializers as case_shapes
 from feedback.actions import FEEDBACK
 from feedback.models import Feedback, FeedbackAttachment, FeedbackCategory
 
 
 class FeedbackCategoryOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = TranslatedField()
+    name = case_shapes.TranslatedField()
     default_level = serializers.ChoiceField(choices=FeedbackCategory.Level.choices)
 
 
-class FeedbackAgencyRefOutput(AgencyRefOutput):
+class FeedbackAgencyRefOutput(case_shapes.AgencyRefOutput):
     pass
 
 
-class FeedbackUnitRefOutput(UnitRefOutput):
+class FeedbackUnitRefOutput(case_shapes.UnitRefOutput):
     pass
 
 
 class FeedbackCategoryRefOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = TranslatedField()
+    name = case_shapes.TranslatedField()
 
 
 class FeedbackAuthorOutput(serializers.Serializer):
@@ -67,11 +56,11 @@ class FeedbackInput(serializers.Serializer):
     )
 
 
-class FeedbackEventOutput(CaseEventOutput):
+class FeedbackEventOutput(case_shapes.CaseEventOutput):
     pass
 
 
-_AttachmentInput, _AttachmentUploadInput = attachment_inputs(
+_AttachmentInput, _AttachmentUploadInput = case_shapes.attachment_inputs(
     FeedbackAttachment.Kind.choices,
     file_help=(
         "photo: JPEG, PNG or WebP (re-encoded, metadata stripped); audio: AAC/M4A, "
@@ -89,7 +78,7 @@ class FeedbackAttachmentUploadInput(_AttachmentUploadInput):  # type: ignore[val
     pass
 
 
-class FeedbackAttachmentOutput(CaseAttachmentOutput):
+class FeedbackAttachmentOutput(case_shapes.CaseAttachmentOutput):
     kind = serializers.ChoiceField(choices=FeedbackAttachment.Kind.choices)
 
 
@@ -128,7 +117,7 @@ class FeedbackOutput(serializers.Serializer):
         return {"id": obj.author.pk, "full_name": obj.author.full_name}
 
 
-class FeedbackDetailOutput(FeedbackOutput, CaseDetailMixin):
+class FeedbackDetailOutput(FeedbackOutput, case_shapes.CaseDetailMixin):
     event_output = FeedbackEventOutput
 
     allowed_actions = serializers.SerializerMethodField()
@@ -153,7 +142,7 @@ class PublicFeedbackOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class FeedbackTransitionInput(ActionInput):
+class FeedbackTransitionInput(case_shapes.ActionInput):
     required_by_action = FEEDBACK.required_by_action()
     ACTIONS = tuple(FEEDBACK.actions)
 
@@ -168,11 +157,11 @@ class FeedbackTransitionInput(ActionInput):
     )
 
 
-class FeedbackRatingInput(RatingInput):
+class FeedbackRatingInput(case_shapes.RatingInput):
     pass
 
 
-class FeedbackRatingOutput(RatingOutput):
+class FeedbackRatingOutput(case_shapes.RatingOutput):
     pass
 
 

@@ -10,15 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from casework.api.views import (
-    CaseApi,
-    CaseListCreateView,
-    CategoryListView,
-    CategoryPagination,
-    OperationText,
-    case_views,
-    commune_or_400,
-)
+from casework.api import views as shared
 from common.api import FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE
@@ -28,15 +20,15 @@ from feedback import actions, selectors
 from feedback.api import serializers as s
 from feedback.models import Feedback
 
-FEEDBACK_API = CaseApi(actions.FEEDBACK, selectors.feedback_visible_to, s, "Feedback")
+FEEDBACK_API = shared.CaseApi(actions.FEEDBACK, selectors.feedback_visible_to, s, "Feedback")
 
 
-class FeedbackCategoryPagination(CategoryPagination):
+class FeedbackCategoryPagination(shared.CategoryPagination):
     sync_kind = "feedback_category"
 
 
 @extend_schema_view(get=extend_schema(summary="List feedback categories", tags=["feedback"]))
-class FeedbackCategoryListView(CategoryListView):
+class FeedbackCategoryListView(shared.CategoryListView):
     """What feedback may be about, with the level that handles it by default."""
 
     serializer_class = s.FeedbackCategoryOutput
@@ -50,7 +42,7 @@ class FeedbackPagination(SyncCursorPagination):
     sync_kind = "feedback"
 
 
-class FeedbackListCreateView(CaseListCreateView):
+class FeedbackListCreateView(shared.CaseListCreateView):
     """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
 
     api = FEEDBACK_API
@@ -98,7 +90,7 @@ class FeedbackListCreateView(CaseListCreateView):
         category = selectors.categories().filter(code=data["category"]).first()
         if category is None:
             raise ValidationError({"category": ["Unknown category."]}, code="does_not_exist")
-        commune = commune_or_400(data["administrative_unit"])
+        commune = shared.commune_or_400(data["administrative_unit"])
         item, created = actions.submit_feedback(
             author=request.user,
             category=category,
@@ -198,16 +190,16 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
     FeedbackTransitionView,
     FeedbackRatingView,
     FeedbackAttachmentView,
-) = case_views(
+) = shared.case_views(
     FEEDBACK_API,
     tag="feedback",
     noun="feedback",
-    rating=OperationText(
+    rating=shared.OperationText(
         "Rate the answer to a feedback",
         "The author only, once, when answered or closed: 409 `invalid_transition` before, "
         "409 `already_rated` for a second rating. A score of 1–2 is flagged to managers.",
     ),
-    attachment=OperationText(
+    attachment=shared.OperationText(
         "Attach a photo or the voice note to a feedback",
         "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
         "finished resumable upload (`uploads/`), which is then used up; the author, while "

@@ -8,18 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from casework.api.serializers import (
-    ActionInput,
-    AgencyRefOutput,
-    CaseAttachmentOutput,
-    CaseDetailMixin,
-    CaseEventOutput,
-    RatingInput,
-    RatingOutput,
-    TranslatedField,
-    UnitRefOutput,
-    attachment_inputs,
-)
+from casework.api import serializers as case_shapes
 from common.files import signed_url
 from common.i18n import translate
 from services.actions import DOSSIERS
@@ -34,7 +23,7 @@ from services.models import (
 
 class ServiceCategoryOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = TranslatedField()
+    name = case_shapes.TranslatedField()
 
 
 class AudioHelpOutput(serializers.Serializer):
@@ -74,7 +63,7 @@ class ServiceCategoryListOutput(ServiceCategoryOutput, AudioHelpMixin):
 
 class ServiceRefOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = TranslatedField()
+    name = case_shapes.TranslatedField()
 
 
 class RequiredDocumentOutput(serializers.Serializer):
@@ -88,7 +77,7 @@ class RequiredDocumentOutput(serializers.Serializer):
 
 class PublicServiceOutput(serializers.Serializer):
     code = serializers.SlugField()
-    name = TranslatedField()
+    name = case_shapes.TranslatedField()
     category = ServiceCategoryOutput()
     level = serializers.CharField()
     processing_days = serializers.IntegerField()
@@ -98,7 +87,7 @@ class PublicServiceOutput(serializers.Serializer):
 
 class PublicServiceDetailOutput(PublicServiceOutput, AudioHelpMixin):
     national_code = serializers.CharField()
-    description = TranslatedField()
+    description = case_shapes.TranslatedField()
     required_documents = RequiredDocumentOutput(many=True)
     form_schema = serializers.JSONField(help_text="JSON Schema of `form_data`.")
 
@@ -142,11 +131,11 @@ class ServiceRequestInput(serializers.Serializer):
         return attrs
 
 
-class ServiceRequestEventOutput(CaseEventOutput):
+class ServiceRequestEventOutput(case_shapes.CaseEventOutput):
     pass
 
 
-_AttachmentInput, _AttachmentUploadInput = attachment_inputs(
+_AttachmentInput, _AttachmentUploadInput = case_shapes.attachment_inputs(
     ServiceRequestAttachment.Kind.choices,
     file_help=(
         "JPEG, PNG or WebP image, PDF, or AAC/M4A, OGG/Opus, MP3 or AMR audio (at most "
@@ -168,7 +157,7 @@ class ServiceRequestAttachmentUploadInput(_AttachmentUploadInput):  # type: igno
     pass
 
 
-class ServiceRequestAttachmentOutput(CaseAttachmentOutput):
+class ServiceRequestAttachmentOutput(case_shapes.CaseAttachmentOutput):
     kind = serializers.ChoiceField(choices=ServiceRequestAttachment.Kind.choices)
 
 
@@ -191,8 +180,8 @@ class ServiceRequestOutput(serializers.Serializer):
     tracking_code = serializers.CharField()
     status = serializers.ChoiceField(choices=ServiceRequest.Status.choices)
     service = ServiceRefOutput()
-    agency = AgencyRefOutput()
-    administrative_unit = UnitRefOutput()
+    agency = case_shapes.AgencyRefOutput()
+    administrative_unit = case_shapes.UnitRefOutput()
     due_at = serializers.DateTimeField(allow_null=True)
     is_overdue = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -204,7 +193,7 @@ class AssigneeOutput(serializers.Serializer):
     full_name = serializers.CharField()
 
 
-class ServiceRequestDetailOutput(ServiceRequestOutput, CaseDetailMixin):
+class ServiceRequestDetailOutput(ServiceRequestOutput, case_shapes.CaseDetailMixin):
     event_output = ServiceRequestEventOutput
 
     form_data = serializers.JSONField()
@@ -245,7 +234,7 @@ class SupplementResponseInput(serializers.Serializer):
     )
 
 
-class ServiceRequestTransitionInput(ActionInput):
+class ServiceRequestTransitionInput(case_shapes.ActionInput):
     required_by_action = DOSSIERS.required_by_action()
     ACTIONS = tuple(DOSSIERS.actions)
 
@@ -267,11 +256,11 @@ class ServiceRequestTransitionInput(ActionInput):
     agency = serializers.UUIDField(required=False, help_text="forward: the new agency's id.")
 
 
-class ServiceRequestRatingInput(RatingInput):
+class ServiceRequestRatingInput(case_shapes.RatingInput):
     pass
 
 
-class ServiceRequestRatingOutput(RatingOutput):
+class ServiceRequestRatingOutput(case_shapes.RatingOutput):
     pass
 
 

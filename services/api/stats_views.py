@@ -26,13 +26,13 @@ from rest_framework.response import Response
 
 from agencies.models import Agency
 from agencies.selectors import public_agencies, subtree
+from casework.api.serializers import AgencyRefOutput
 from common.api import LanguageMixin
 from common.stats import day_bounds, total_on_time, total_ratings
 from common.throttling import GenerousAnonRateThrottle
 from feedback import stats as feedback_stats
 from feedback.models import Feedback
 from services import stats as dossier_stats
-from services.api.serializers import AgencyRefOutput
 from services.models import ServiceRequest
 
 DEFAULT_DAYS = 30

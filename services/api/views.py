@@ -20,15 +20,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from casework.api.views import (
-    CaseApi,
-    CaseListCreateView,
-    CategoryListView,
-    CategoryPagination,
-    OperationText,
-    case_views,
-    commune_or_400,
-)
+from casework.api import views as shared
 from common.api import ETagMixin, FieldsMixin, LanguageMixin
 from common.idempotency import idempotent
 from common.openapi import CONFLICT_RESPONSE
@@ -41,19 +33,19 @@ from services import actions, audio_help, selectors
 from services.api import serializers as s
 from services.models import PublicService, ServiceRequest
 
-DOSSIER_API = CaseApi(
+DOSSIER_API = shared.CaseApi(
     actions.DOSSIERS, selectors.requests_visible_to, s, "ServiceRequest", ("assignee",)
 )
 
 
-class ServiceCategoryPagination(CategoryPagination):
+class ServiceCategoryPagination(shared.CategoryPagination):
     sync_kind = "service_category"
 
 
 @extend_schema_view(
     get=extend_schema(summary="List service categories", tags=["catalog"]),
 )
-class ServiceCategoryListView(CategoryListView):
+class ServiceCategoryListView(shared.CategoryListView):
     """Categories of the catalog, in the order the catalog shows them. A phone keeps them."""
 
     serializer_class = s.ServiceCategoryListOutput
@@ -135,7 +127,7 @@ class RequestPagination(SyncCursorPagination):
     sync_kind = "service_request"
 
 
-class ServiceRequestListCreateView(CaseListCreateView):
+class ServiceRequestListCreateView(shared.CaseListCreateView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
     api = DOSSIER_API
@@ -187,7 +179,7 @@ class ServiceRequestListCreateView(CaseListCreateView):
         service = selectors.active_services().filter(code=data["service"]).first()
         if service is None:
             raise ValidationError({"service": ["Unknown service."]}, code="does_not_exist")
-        commune = commune_or_400(data["administrative_unit"])
+        commune = shared.commune_or_400(data["administrative_unit"])
         if data["assisted"]:
             dossier, created = actions.submit_assisted_request(
                 officer=request.user,
@@ -260,16 +252,16 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
     ServiceRequestTransitionView,
     ServiceRequestRatingView,
     ServiceRequestAttachmentView,
-) = case_views(
+) = shared.case_views(
     DOSSIER_API,
     tag="requests",
     noun="dossier",
-    rating=OperationText(
+    rating=shared.OperationText(
         "Rate a completed dossier",
         "The applicant only, once, when the dossier is completed: 409 `invalid_transition` "
         "before that, 409 `already_rated` for a second rating.",
     ),
-    attachment=OperationText(
+    attachment=shared.OperationText(
         "Attach a file to a dossier",
         "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
         "finished resumable upload (`uploads/`), which is then used up. The type is "
