@@ -7,7 +7,7 @@ is `may_act`: staff act on cases routed to an agency in their scope, the owner o
 
 from typing import Any
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from agencies.selectors import acts_for, agencies_in_scope
 from common import audit
@@ -58,8 +58,8 @@ def cases_actionable_by(user: Any, cases: QuerySet[Any]) -> QuerySet[Any]:
     return cases.filter(agency__in=agencies_in_scope(user))
 
 
-def record_personal_data_read(user: Any, case: Model) -> None:
+def record_personal_data_read(user: Any, case: Any) -> None:
     """Log that `user` opened `case`'s personal data as staff; the owner's own reads are not
     logged. The caller has already scoped the read."""
     if not is_owner(user, case):
-        audit.record(user, "view_personal_data", case, agency_id=case.agency_id)  # type: ignore[attr-defined]
+        audit.record(user, "view_personal_data", case, agency_id=case.agency_id)

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency
@@ -74,9 +75,14 @@ def open_case(
 # -- actions every table has ------------------------------------------------------------
 
 
+def forward_targets(case: Any) -> QuerySet[Agency]:
+    """The agencies `forward` accepts for `case` (and the admin offers): active, not its
+    own, in its province's tree or above its agency (below a ministry: its whole subtree)."""
+    return nearby_agencies(case.agency)
+
+
 def checked_forward_target(case: Any, agency_id: UUID | None) -> Agency:
-    """An active agency other than the case's, in its province's tree or above its agency
-    (below a ministry: its whole subtree) — the agencies the admin offers, and no others."""
+    """One of `forward_targets(case)`, or a 400 on `agency` saying why not."""
     target = (
         Agency.objects.filter(pk=agency_id, is_active=True).first()
         if agency_id is not None
@@ -86,7 +92,7 @@ def checked_forward_target(case: Any, agency_id: UUID | None) -> Agency:
         raise InvalidInput(
             {"agency": [_("Forward to another active agency.")]}, code="invalid_agency"
         )
-    if not nearby_agencies(case.agency).filter(pk=target.pk).exists():
+    if not forward_targets(case).filter(pk=target.pk).exists():
         raise InvalidInput(
             {"agency": [_("Forward within the province or to an agency above.")]},
             code="invalid_agency",
@@ -241,6 +247,7 @@ __all__ = [
     "comment_action",
     "existing_case",
     "forward_action",
+    "forward_targets",
     "open_case",
     "rate_case",
 ]

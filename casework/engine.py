@@ -14,8 +14,8 @@ transaction it
    follows (`after` hook: supporters, duplicates). Staff phones that lose the case hear of it
    through the sync removal a forward records.
 
-Nothing here knows a dossier from a feedback item; `services.workflow` and
-`feedback.workflow` hold their tables and hooks.
+Nothing here knows a dossier from a feedback item; `services.actions.DOSSIERS` and
+`feedback.actions.FEEDBACK` hold their tables and hooks.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phones import normalize_phone
+from casework.actions import forward_targets
 from common.admin_i18n import TranslatedAdminMixin
 from common.admin_workflow import (
     CommentForm,
@@ -24,7 +25,7 @@ from common.i18n import DEFAULT_LANGUAGE, translate
 from common.tracking import normalize_tracking_code
 from feedback import actions
 from feedback.models import Feedback, FeedbackCategory
-from feedback.selectors import TRACKING_PREFIX, feedback_actionable_by, forward_targets
+from feedback.selectors import TRACKING_PREFIX, feedback_actionable_by
 
 
 @admin.register(FeedbackCategory)

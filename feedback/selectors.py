@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import nearby_agencies, serving_agency
+from agencies.selectors import serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
 from feedback.models import Feedback, FeedbackCategory
 
@@ -58,9 +58,3 @@ def feedback_actionable_by(user) -> QuerySet[Feedback]:  # type: ignore[no-untyp
     agency in their scope. The staff UI (the admin) starts here; the user's own feedback as a
     citizen is not in it."""
     return _with_refs(cases_actionable_by(user, Feedback.objects.all()))
-
-
-def forward_targets(item: Feedback) -> QuerySet[Agency]:
-    """Agencies `forward` accepts for `item`: active, not its own, in the same province's
-    tree or above its agency (`casework.actions.checked_forward_target`'s rule)."""
-    return nearby_agencies(item.agency)

@@ -12,6 +12,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phones import normalize_phone
+from casework.actions import forward_targets
 from common.admin_i18n import TranslatedAdminMixin
 from common.admin_workflow import (
     CommentForm,
@@ -317,7 +318,7 @@ class ForwardRequestForm(ForwardForm):
     )
 
     def targets(self) -> QuerySet[Any]:
-        return selectors.forward_targets(self.obj)
+        return forward_targets(self.obj)
 
 
 class CommentRequestForm(CommentForm):

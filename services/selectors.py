@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency
-from agencies.selectors import nearby_agencies, serving_agency
+from agencies.selectors import serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
 from common.text import fold
@@ -185,9 +185,3 @@ def assignable_staff(dossier: ServiceRequest) -> QuerySet[Any]:
         .distinct()
         .order_by("full_name", "phone")
     )
-
-
-def forward_targets(dossier: ServiceRequest) -> QuerySet[Agency]:
-    """Agencies `forward` accepts for `dossier`: active, not its own, in the same province's
-    tree or above the current agency (`casework.actions.checked_forward_target`'s rule)."""
-    return nearby_agencies(dossier.agency)

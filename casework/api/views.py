@@ -41,14 +41,6 @@ class CaseApi:
     `<prefix>DetailOutput`, `<prefix>TransitionInput`, `<prefix>RatingInput`/`Output`,
     `<prefix>AttachmentInput`/`UploadInput`/`Output`."""
 
-    detail_output: Any
-    transition_input: Any
-    rating_input: Any
-    rating_output: Any
-    attachment_input: Any
-    attachment_upload_input: Any
-    attachment_output: Any
-
     def __init__(
         self,
         workflow: Workflow,
@@ -62,19 +54,13 @@ class CaseApi:
         self.prefix = prefix
         # Joined for the detail besides what the selector joins.
         self.detail_joins = detail_joins
-        for name in (
-            "DetailOutput",
-            "TransitionInput",
-            "RatingInput",
-            "RatingOutput",
-            "AttachmentInput",
-            "AttachmentUploadInput",
-            "AttachmentOutput",
-        ):
-            attribute = "".join(
-                f"_{ch.lower()}" if ch.isupper() and i else ch.lower() for i, ch in enumerate(name)
-            )
-            setattr(self, attribute, getattr(shapes, f"{prefix}{name}"))
+        self.detail_output = getattr(shapes, f"{prefix}DetailOutput")
+        self.transition_input = getattr(shapes, f"{prefix}TransitionInput")
+        self.rating_input = getattr(shapes, f"{prefix}RatingInput")
+        self.rating_output = getattr(shapes, f"{prefix}RatingOutput")
+        self.attachment_input = getattr(shapes, f"{prefix}AttachmentInput")
+        self.attachment_upload_input = getattr(shapes, f"{prefix}AttachmentUploadInput")
+        self.attachment_output = getattr(shapes, f"{prefix}AttachmentOutput")
 
 
 class CategoryPagination(SyncCursorPagination):

@@ -42,6 +42,18 @@ class FeedbackPagination(SyncCursorPagination):
     sync_kind = "feedback"
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="List my feedback (or that of my agencies)",
+        operation_id="feedback_list",
+        responses=s.FeedbackOutput(many=True),
+        tags=["feedback"],
+        parameters=[
+            OpenApiParameter("status", str, enum=Feedback.Status.values),
+            OpenApiParameter("category", str, description="Category code."),
+        ],
+    )
+)
 class FeedbackListCreateView(shared.CaseListCreateView):
     """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
 
@@ -53,19 +65,6 @@ class FeedbackListCreateView(shared.CaseListCreateView):
         if params.get("category"):
             cases = cases.filter(category__code=params["category"])
         return cases
-
-    @extend_schema(
-        summary="List my feedback (or that of my agencies)",
-        operation_id="feedback_list",
-        responses=s.FeedbackOutput(many=True),
-        tags=["feedback"],
-        parameters=[
-            OpenApiParameter("status", str, enum=Feedback.Status.values),
-            OpenApiParameter("category", str, description="Category code."),
-        ],
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
 
     @extend_schema(
         summary="Send a feedback",

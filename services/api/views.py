@@ -127,6 +127,21 @@ class RequestPagination(SyncCursorPagination):
     sync_kind = "service_request"
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="List my dossiers (or those of my agencies)",
+        operation_id="requests_list",
+        responses=s.ServiceRequestOutput(many=True),
+        tags=["requests"],
+        parameters=[
+            OpenApiParameter("status", str, enum=ServiceRequest.Status.values),
+            OpenApiParameter("service", str, description="Service code."),
+            OpenApiParameter(
+                "overdue", bool, description="Only dossiers past (true) or within (false) due."
+            ),
+        ],
+    )
+)
 class ServiceRequestListCreateView(shared.CaseListCreateView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
@@ -143,22 +158,6 @@ class ServiceRequestListCreateView(shared.CaseListCreateView):
                 raise ValidationError({"overdue": [_("Use true or false.")]}, code="invalid")
             cases = selectors.overdue_filter(cases, flag)
         return cases
-
-    @extend_schema(
-        summary="List my dossiers (or those of my agencies)",
-        operation_id="requests_list",
-        responses=s.ServiceRequestOutput(many=True),
-        tags=["requests"],
-        parameters=[
-            OpenApiParameter("status", str, enum=ServiceRequest.Status.values),
-            OpenApiParameter("service", str, description="Service code."),
-            OpenApiParameter(
-                "overdue", bool, description="Only dossiers past (true) or within (false) due."
-            ),
-        ],
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
 
     @extend_schema(
         summary="Submit a dossier",
