@@ -22,11 +22,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import ClaimCode, User
-from accounts.phones import normalize_phone
 from agencies.models import AdministrativeUnit
 from common import audit
 from common.exceptions import Conflict
 from common.i18n import DEFAULT_LANGUAGE, gettext_language
+from common.phones import normalize_phone
 
 PROFILE_FIELDS = frozenset({"full_name", "preferred_language", "administrative_unit"})
 

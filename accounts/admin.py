@@ -11,11 +11,11 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.phones import normalize_phone
+from agencies.admin_access import ADMIN, RankAccessMixin
 from agencies.models import StaffMembership
 from agencies.selectors import memberships_administered_by, staff_administered_by
-from common.admin_access import ADMIN, RankAccessMixin
 from common.i18n import language_choices
+from common.phones import normalize_phone
 
 
 def _clean_phone(form: forms.ModelForm) -> str:

@@ -1,6 +1,6 @@
 from django.contrib.auth.backends import ModelBackend
 
-from accounts.phones import normalize_phone
+from common.phones import normalize_phone
 
 
 class PhoneBackend(ModelBackend):

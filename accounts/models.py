@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.phones import normalize_phone
 from common.i18n import DEFAULT_LANGUAGE
+from common.phones import normalize_phone
 
 
 class UserManager(BaseUserManager["User"]):

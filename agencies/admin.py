@@ -1,6 +1,6 @@
 """The agency tree, staff memberships and the working-day calendar in the staff admin.
 
-Agencies and memberships open by membership rank (`common.admin_access`): every staff member
+Agencies and memberships open by membership rank (`agencies.admin_access`): every staff member
 reads the agencies of their scope, agency admins manage the agencies and memberships of their
 subtree. Every rule about who may change what lives in `agencies.actions`; the forms here run
 the same checks early so a refusal shows as a form error, and saving calls the action.
@@ -12,15 +12,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import BLANK_CHOICE_DASH, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from accounts.phones import normalize_phone
 from agencies import actions
+from agencies.admin_access import ADMIN, OFFICER, RankAccessMixin, RankScopedAdmin, highest_rank
 from agencies.models import AdministrativeUnit, Agency, CalendarOverride, StaffMembership
 from agencies.selectors import (
     administrative_units_administered_by,
@@ -29,8 +29,8 @@ from agencies.selectors import (
     memberships_administered_by,
     rank_for,
 )
-from common.admin_access import ADMIN, OFFICER, RankAccessMixin, RankScopedAdmin, highest_rank
 from common.exceptions import DomainError
+from common.phones import normalize_phone
 from common.text import fold
 
 
@@ -281,7 +281,7 @@ class MembershipAddForm(forms.ModelForm):  # type: ignore[type-arg]
         normalized = normalize_phone(self.cleaned_data["phone"])
         if normalized is None:
             raise ValidationError(_("Enter a valid phone number."), code="invalid_phone")
-        user = User.objects.filter(phone=normalized, is_active=True).first()
+        user = get_user_model().objects.filter(phone=normalized, is_active=True).first()
         if user is None:
             raise ValidationError(
                 _("No active account uses this phone number."), code="unknown_phone"

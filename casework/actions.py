@@ -20,8 +20,8 @@ from agencies.selectors import nearby_agencies, staff_covering
 from casework.access import OWNER, STAFF, may_act
 from casework.engine import Action, Hook, Step, Workflow
 from common import audit, files
+from common.api.sync import record_scope_loss
 from common.exceptions import Conflict, InvalidInput, InvalidTransition, NotAllowed
-from common.sync import record_scope_loss
 from common.tracking import new_tracking_code
 
 # -- opening ---------------------------------------------------------------------------
@@ -41,25 +41,33 @@ def existing_case(workflow: Workflow, case_id: UUID | None, owner: Any) -> Any:
 def open_case(
     workflow: Workflow,
     *,
-    tracking_prefix: str,
     owner: Any,
     case_id: UUID | None,
-    fields: dict[str, Any],
+    fields: Callable[[], dict[str, Any]],
     notify_kind: str,
     actor: Any = None,
     note: str = "",
 ) -> tuple[Any, bool]:
-    """Create the case with a fresh tracking code, its `submit` event and the owner's
-    notification, in one transaction. Returns (case, created): a concurrent create under the
-    same client id returns the one that won. `actor` is who filed it (default the owner)."""
+    """Open a case for `owner`: returns (case, created).
+
+    A client `id` the owner sent before returns that case (`created` False) before anything
+    else is checked, so an offline retry never fails on what changed since. Otherwise
+    `fields()` checks the body (raising the domain errors) and gives the kind's own fields;
+    the case is created with a fresh tracking code, its `submit` event and the owner's
+    notification, in one transaction. A concurrent create under the same client id returns
+    the one that won. `actor` is who filed it (default the owner)."""
+    existing = existing_case(workflow, case_id, owner)
+    if existing is not None:
+        return existing, False
+    own_fields = fields()
     for _attempt in range(5):
         try:
             with transaction.atomic():
                 case = workflow.model.objects.create(
                     **({"id": case_id} if case_id else {}),
-                    tracking_code=new_tracking_code(tracking_prefix),
+                    tracking_code=new_tracking_code(workflow.model.TRACKING_PREFIX),
                     **{workflow.model.OWNER_FIELD: owner},
-                    **fields,
+                    **own_fields,
                 )
                 workflow.record(case, actor or owner, "submit", "", note)
                 workflow.notify(owner, case, notify_kind, "")
@@ -70,6 +78,14 @@ def open_case(
                 return existing, False
             continue  # a tracking-code collision: draw another code
     raise Conflict(_("Could not issue a tracking code, please retry."), code="retry")
+
+
+def routed_to(agency: Agency | None, message: Any, code: str) -> Agency:
+    """The agency a new case goes to, or a 400 on `administrative_unit` (with `message`
+    and `code`) when no agency serves the commune for it."""
+    if agency is None:
+        raise InvalidInput({"administrative_unit": [message]}, code=code)
+    return agency
 
 
 # -- actions every table has ------------------------------------------------------------

@@ -103,7 +103,9 @@ class Workflow:
         actions: dict[str, Action],
         push_type: str,
         message_context: Callable[[Any, str], dict[str, Any]],
+        message_facts: dict[str, str],
         invalid_transition_message: Any,
+        other_kinds: Iterable[str] = (),
         critical_kinds: frozenset[str] = frozenset(),
         ratings: Any = None,
         attachments: Any = None,
@@ -115,6 +117,11 @@ class Workflow:
         self.actions = actions
         self.push_type = push_type
         self.message_context = message_context
+        # What `message_context` gives a notification template, described for the staff
+        # who write them; and the kinds notified outside the table (its submission,
+        # reminders…), which say the same.
+        self.message_facts = message_facts
+        self.other_kinds = tuple(other_kinds)
         self.critical_kinds = critical_kinds
         self.invalid_transition_message = invalid_transition_message
         self.lock_related = (*lock_related, model.OWNER_FIELD)
@@ -124,6 +131,12 @@ class Workflow:
         self.attachments = attachments
 
     # -- reading the table -------------------------------------------------------------
+
+    def notification_kinds(self) -> dict[str, dict[str, str]]:
+        """Every kind the table and `other_kinds` notify, with what their templates may say
+        (for `notifications.messages.register_kinds`)."""
+        notified = [action.notify for action in self.actions.values() if action.notify]
+        return {kind: dict(self.message_facts) for kind in (*notified, *self.other_kinds)}
 
     def required_by_action(self) -> dict[str, tuple[str, ...]]:
         """The body fields each action needs, for the API's input check."""

@@ -13,8 +13,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from common.i18n import validate_translations
+from common.i18n.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 from common.models import TimeStampedModel, UUIDModel
-from common.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 
 
 class CaseCategory(TimeStampedModel):
@@ -48,6 +48,8 @@ class Case(TimeStampedModel):
     """
 
     OWNER_FIELD = "owner"
+    # The prefix of the kind's tracking codes (`DV`, `PA`).
+    TRACKING_PREFIX = ""
     OPEN: tuple[str, ...] = ()
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -1,7 +1,7 @@
 """Domain exceptions: what an action refuses, as plain Python.
 
 Actions raise these whoever called them (the API, the admin, a task). They know nothing of
-HTTP: `common.errors.ExceptionHandler` maps them to the one error shape of the API, and
+HTTP: `common.api.errors.ExceptionHandler` maps them to the one error shape of the API, and
 `messages()` gives the admin the texts to show on a form, each with the field it concerns.
 """
 

@@ -150,7 +150,7 @@ class StoredFile(UUIDModel):
 class Upload(UUIDModel):
     """A resumable (tus) upload: bytes arrive in pieces, then the file is attached by its id.
 
-    The bytes live in a partial file of their own (`common.uploads.partial_path`), never in a
+    The bytes live in a partial file of their own (`common.files.uploads.partial_path`), never in a
     URL-served place. `offset` is how many of them are safely written; `length` is fixed when
     the upload is created. Until `attached_at` is set the upload belongs to nobody but its
     owner; once attached its bytes are gone and the row only remembers that.

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from common import idempotency, uploads
+from common.api import idempotency
+from common.files import uploads
 
 
 @shared_task(name="common.tasks.purge_idempotency_records", ignore_result=True)

@@ -2,6 +2,7 @@
 
 import logging
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -49,10 +50,8 @@ def _check_database() -> str | None:
 def _check_broker() -> str | None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return None
-    from config.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
         return f"broker: {exc.__class__.__name__}"

@@ -68,23 +68,24 @@ INSTALLED_APPS = [
     "services",
     "feedback",
     "notifications",
+    "onestop",
     # django.contrib.admin with the staff site as `admin.site`. Last, so that templates of the
-    # apps above (common/templates/admin/) override the admin's own.
-    "common.apps.StaffAdminConfig",
+    # apps above (e.g. common/templates/admin/) override the admin's own.
+    "onestop.apps.StaffAdminConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Brotli/gzip for JSON: outermost after security, so it sees the body every other
     # middleware has finished with (Django's advice for GZipMiddleware).
-    "common.compression.CompressionMiddleware",
+    "common.api.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Admin pages: Vietnamese unless the staff member chose otherwise (not Accept-Language).
-    "common.admin_language.AdminLanguageMiddleware",
+    "common.i18n.admin_language.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -156,7 +157,7 @@ STORAGES = {
     },
 }
 
-# Uploads (common/files.py): type by content, caps per kind. Stored files live under
+# Uploads (common/files/): type by content, caps per kind. Stored files live under
 # MEDIA_ROOT/private, which no URL serves; they leave only through signed links this short-lived.
 FILE_MAX_IMAGE_BYTES = env.int("FILE_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
 FILE_MAX_PDF_BYTES = env.int("FILE_MAX_PDF_BYTES", default=10 * 1024 * 1024)
@@ -247,12 +248,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    # orjson, writing what DRF's JSONRenderer wrote (common/renderers.py); no browsable API.
-    "DEFAULT_RENDERER_CLASSES": ["common.renderers.FastJSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "common.pagination.CursorPagination",
+    # orjson, writing what DRF's JSONRenderer wrote (common/api/renderers.py); no browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["common.api.renderers.FastJSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="5/min"),
@@ -264,18 +265,18 @@ REST_FRAMEWORK = {
         # Per tracking code: a code plus the phone's last 4 digits must not be guessable.
         "lookup": env.str("THROTTLE_LOOKUP", default="10/min"),
     },
-    "DEFAULT_THROTTLE_CLASSES": ["common.throttling.GenerousAnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["common.api.throttling.GenerousAnonRateThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    "EXCEPTION_HANDLER_CLASS": "common.errors.ExceptionHandler",
+    "EXCEPTION_HANDLER_CLASS": "common.api.errors.ExceptionHandler",
 }
 
 # `?updated_since=` sync: how far `server_time` trails the clock. Longer than any transaction
 # that stamps `updated_at` (gunicorn kills a request after 30 s) plus clock skew between app
-# servers, or a phone may miss a row committed late (see common/sync.py).
+# servers, or a phone may miss a row committed late (see common/api/sync.py).
 SYNC_SAFETY_MARGIN_SECONDS = env.int("SYNC_SAFETY_MARGIN_SECONDS", default=60)
 
 SIMPLE_JWT = {
@@ -308,7 +309,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     # Documents HEAD and OPTIONS where a view asks for it (tus uploads).
-    "DEFAULT_GENERATOR_CLASS": "common.openapi.SchemaGenerator",
+    "DEFAULT_GENERATOR_CLASS": "common.api.openapi.SchemaGenerator",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {

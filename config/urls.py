@@ -3,8 +3,8 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from common import views as common_views
-from common.admin_translations import translations_view
-from common.downloads import FileDownloadView
+from common.files.downloads import FileDownloadView
+from common.i18n.admin_translations import translations_view
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
@@ -12,7 +12,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("services.api.urls")),
     path("", include("feedback.api.urls")),
     path("", include("notifications.api.urls")),
-    path("", include("common.api_urls")),
+    path("", include("onestop.api.urls")),
+    path("", include("common.api.urls")),
     path("files/<str:token>/", FileDownloadView.as_view(), name="file-download"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

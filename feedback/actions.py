@@ -30,7 +30,7 @@ from feedback.models import (
     FeedbackRating,
     FeedbackSupport,
 )
-from feedback.selectors import TRACKING_PREFIX, handling_agency
+from feedback.selectors import handling_agency
 
 Status = Feedback.Status
 OPEN_STATES = Feedback.OPEN
@@ -207,6 +207,15 @@ FEEDBACK = Workflow(
     event_case_field="feedback",
     actions=TRANSITIONS,
     push_type="feedback",
+    message_facts={
+        "tracking_code": "Mã phản ánh, ví dụ PA-7K3M-9QX2-H",
+        "title": "Tiêu đề phản ánh",
+        "agency_name": "Cơ quan xử lý phản ánh",
+        "status": "Mã trạng thái mới, ví dụ answered",
+        "reason": "Lý do, nội dung trả lời hoặc mã phản ánh gốc (trùng lặp)",
+    },
+    # The submission, and a low rating (to the managers).
+    other_kinds=("feedback.submitted", "feedback.low_rating"),
     message_context=_message_context,
     invalid_transition_message=gettext_lazy("Cannot %(action)s a feedback that is %(status)s."),
     ratings=RATINGS,
@@ -283,22 +292,15 @@ def submit_feedback(
 ) -> tuple[Feedback, bool]:
     """Send a feedback as `author`, routed to the agency of its category's level for the
     commune. Returns (feedback, created); the same client `id` again returns the first."""
-    existing = casework.existing_case(FEEDBACK, feedback_id, author)
-    if existing is not None:
-        return existing, False
-    check_coordinates(latitude, longitude)
-    agency = handling_agency(category, commune)
-    if agency is None:
-        raise InvalidInput(
-            {"administrative_unit": [_("No agency receives feedback for this commune yet.")]},
+
+    def fields() -> dict[str, Any]:
+        check_coordinates(latitude, longitude)
+        agency = casework.routed_to(
+            handling_agency(category, commune),
+            _("No agency receives feedback for this commune yet."),
             code="no_agency",
         )
-    return casework.open_case(  # type: ignore[no-any-return]
-        FEEDBACK,
-        tracking_prefix=TRACKING_PREFIX,
-        owner=author,
-        case_id=feedback_id,
-        fields={
+        return {
             "category": category,
             "administrative_unit": commune,
             "village": village,
@@ -310,7 +312,13 @@ def submit_feedback(
             "content": content,
             "agency": agency,
             "client_created_at": client_created_at,
-        },
+        }
+
+    return casework.open_case(  # type: ignore[no-any-return]
+        FEEDBACK,
+        owner=author,
+        case_id=feedback_id,
+        fields=fields,
         notify_kind="feedback.submitted",
     )
 

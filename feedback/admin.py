@@ -7,21 +7,9 @@ from django.http import HttpRequest
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.phones import normalize_phone
-from casework.actions import forward_targets
-from common.admin_i18n import TranslatedAdminMixin
-from common.admin_workflow import (
-    CommentForm,
-    ConfirmForm,
-    ExportColumn,
-    ForwardForm,
-    WorkflowAdmin,
-    WorkflowForm,
-    bulk_transition,
-    local_datetime,
-    text_area,
-)
+from casework import admin as queue
 from common.i18n import DEFAULT_LANGUAGE, translate
+from common.i18n.admin import TranslatedAdminMixin
 from common.tracking import normalize_tracking_code
 from feedback import actions
 from feedback.models import Feedback, FeedbackCategory
@@ -36,21 +24,7 @@ class FeedbackCategoryAdmin(TranslatedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("translation_summary",)
 
 
-class AcceptForm(ConfirmForm):
-    title = _("Accept")
-    help_text = _("The feedback is taken up; if its author agreed, it appears in the public feed.")
-
-
-class RejectFeedbackForm(WorkflowForm):
-    title = _("Reject")
-    help_text = _("The author is told the reason. This ends the feedback.")
-    reason = text_area(_("Reason"))
-
-    def action_kwargs(self) -> dict[str, Any]:
-        return {"note": self.cleaned_data["reason"]}
-
-
-class MarkDuplicateForm(WorkflowForm):
+class MarkDuplicateForm(queue.WorkflowForm):
     title = _("Mark as duplicate")
     help_text = _("The author is pointed to the original and follows it from then on.")
     duplicate_of = forms.CharField(
@@ -77,44 +51,27 @@ class MarkDuplicateForm(WorkflowForm):
         return {"duplicate_of": self.cleaned_data["duplicate_of"].pk}
 
 
-class AnswerForm(WorkflowForm):
+class AnswerForm(queue.WorkflowForm):
     title = _("Answer")
     help_text = _("The author and everyone who supports the feedback receive the answer.")
-    answer = text_area(_("Answer"))
+    answer = queue.text_area(_("Answer"))
 
     def action_kwargs(self) -> dict[str, Any]:
         return {"note": self.cleaned_data["answer"]}
 
 
-class ForwardFeedbackForm(ForwardForm):
+class ForwardFeedbackForm(queue.ForwardForm):
     help_text = _(
         "Send the feedback to another agency; it leaves your queue if that agency is not yours."
     )
 
-    def targets(self) -> QuerySet[Any]:
-        return forward_targets(self.obj)
 
-
-class CommentFeedbackForm(CommentForm):
+class CommentFeedbackForm(queue.CommentForm):
     internal_help_text = _("Untick to let the author see this note.")
 
 
-FEEDBACK_EVENT_LABELS: dict[str, Any] = {
-    "submit": _("Submitted"),
-    "close": _("Closed"),
-    "reopen": _("Reopened by the author"),
-    "withdraw": _("Withdrawn by the author"),
-    "accept": AcceptForm.title,
-    "reject": RejectFeedbackForm.title,
-    "mark_duplicate": MarkDuplicateForm.title,
-    "answer": AnswerForm.title,
-    "forward": ForwardFeedbackForm.title,
-    "comment": CommentFeedbackForm.title,
-}
-
-
 @admin.register(Feedback)
-class FeedbackAdmin(WorkflowAdmin):
+class FeedbackAdmin(queue.WorkflowAdmin):
     """The feedback queue of staff, by the same mechanism as dossiers. An anonymous author
     stays hidden here too: not shown, not searchable, not exported; coordinates are never
     shown (the commune and the village say where)."""
@@ -146,28 +103,34 @@ class FeedbackAdmin(WorkflowAdmin):
         "timeline_display",
     )
     readonly_fields = fields
-    event_labels = FEEDBACK_EVENT_LABELS
-    workflow_forms: dict[str, type[WorkflowForm]] = {
-        "accept": AcceptForm,
+    workflow = actions.FEEDBACK
+    search_text_field = "title"
+    other_event_labels = {
+        "close": _("Closed"),
+        "reopen": _("Reopened by the author"),
+        "withdraw": _("Withdrawn by the author"),
+    }
+    workflow_forms: dict[str, type[queue.WorkflowForm]] = {
+        "accept": queue.confirm_form(
+            _("Accept"),
+            _("The feedback is taken up; if its author agreed, it appears in the public feed."),
+        ),
         "answer": AnswerForm,
-        "reject": RejectFeedbackForm,
+        "reject": queue.reason_form(
+            _("Reject"), _("The author is told the reason. This ends the feedback.")
+        ),
         "mark_duplicate": MarkDuplicateForm,
         "forward": ForwardFeedbackForm,
         "comment": CommentFeedbackForm,
     }
     workflow_final_actions = ("reject", "mark_duplicate")
-    export_columns = (
-        ExportColumn("tracking_code", lambda i: i.tracking_code),
-        ExportColumn("category_code", lambda i: i.category.code),
-        ExportColumn("agency_code", lambda i: i.agency.code),
-        ExportColumn("commune", lambda i: i.administrative_unit.name),
-        ExportColumn("status", lambda i: i.status),
-        ExportColumn("created_at", lambda i: i.created_at),
-        ExportColumn("answered_at", lambda i: i.answered_at),
-        ExportColumn("support_count", lambda i: i.support_count),
-        ExportColumn("is_public", lambda i: i.is_public),
+    export_subject = queue.ExportColumn("category_code", lambda i: i.category.code)
+    export_extra = (
+        queue.ExportColumn("answered_at", lambda i: i.answered_at),
+        queue.ExportColumn("support_count", lambda i: i.support_count),
+        queue.ExportColumn("is_public", lambda i: i.is_public),
     )
-    accept_selected = bulk_transition("accept", _("Accept selected"), "accept_selected")
+    accept_selected = queue.bulk_transition("accept", _("Accept selected"), "accept_selected")
     actions = ["accept_selected", "export_csv"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Feedback]:
@@ -175,35 +138,17 @@ class FeedbackAdmin(WorkflowAdmin):
         # finds nothing and the admin redirects away from it.
         return feedback_actionable_by(request.user)
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Feedback], search_term: str
-    ) -> tuple[QuerySet[Feedback], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        condition = Q(title__icontains=term)
-        code = normalize_tracking_code(term, TRACKING_PREFIX)
-        if code is not None:
-            condition |= Q(tracking_code=code)
-        elif len(term) >= 4:
-            condition |= Q(tracking_code__icontains=term.upper())
-        phone = normalize_phone(term)
-        if phone is not None:
-            # Only named authors: an anonymous author's phone must not find their feedback.
-            condition |= Q(author__phone=phone, is_anonymous=False)
-        return queryset.filter(condition), False
+    def phone_condition(self, phone: str) -> Q:
+        # Only named authors: an anonymous author's phone must not find their feedback.
+        return Q(author__phone=phone, is_anonymous=False)
 
     @admin.display(description=_("Category"), ordering="category__code")
     def category_name(self, obj: Feedback) -> str:
         return translate(obj.category.name, get_language() or DEFAULT_LANGUAGE)
 
-    @admin.display(description=_("Commune"), ordering="administrative_unit__name")
-    def commune(self, obj: Feedback) -> str:
-        return obj.administrative_unit.name
-
     @admin.display(description=_("Created"), ordering="created_at")
     def created(self, obj: Feedback) -> str:
-        return local_datetime(obj.created_at)
+        return queue.local_datetime(obj.created_at)
 
     @admin.display(description=_("Author"))
     def author_display(self, obj: Feedback) -> str:
@@ -215,15 +160,3 @@ class FeedbackAdmin(WorkflowAdmin):
         if event.actor_id is not None and event.actor_id == obj.author_id and obj.is_anonymous:
             return gettext("Author")
         return super().event_actor(obj, event)
-
-    def workflow_allowed(self, request: HttpRequest, obj: Any) -> list[str]:
-        return actions.allowed_actions(request.user, obj)
-
-    def workflow_apply(
-        self, request: HttpRequest, obj: Any, action: str, data: dict[str, Any]
-    ) -> None:
-        actions.transition_feedback(request.user, obj, action, **data)
-
-    def record_detail_read(self, request: HttpRequest, obj: Any) -> None:
-        # The content (and a named author's identity) is personal data.
-        actions.record_personal_data_read(request.user, obj)

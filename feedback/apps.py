@@ -6,6 +6,12 @@ class FeedbackConfig(AppConfig):
     verbose_name = "Phản ánh, kiến nghị"
 
     def ready(self) -> None:
+        from feedback.actions import FEEDBACK
+        from notifications.messages import register_kinds
+
+        # Its notification kinds and what their templates may say.
+        register_kinds(FEEDBACK.notification_kinds())
+
         from feedback.translations import register_translatables
 
         # Category names in the admin's translator view.

@@ -29,6 +29,7 @@ class Feedback(Case):
     """One citizen's feedback or petition, routed to one agency."""
 
     OWNER_FIELD = "author"
+    TRACKING_PREFIX = "PA"
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Đã gửi")

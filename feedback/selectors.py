@@ -7,7 +7,7 @@ from agencies.selectors import serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
 from feedback.models import Feedback, FeedbackCategory
 
-TRACKING_PREFIX = "PA"
+TRACKING_PREFIX = Feedback.TRACKING_PREFIX
 
 
 def categories() -> QuerySet[FeedbackCategory]:

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
@@ -147,10 +148,15 @@ def _write_batch(announcement: Announcement, users: list[Any]) -> None:
         )
 
 
+@shared_task(name="notifications.tasks.fan_out_announcement", acks_late=True, ignore_result=True)
+def fan_out_announcement(announcement_id: str) -> None:
+    """One batch of an announcement's fan-out, then queue the next one (short tasks)."""
+    if fan_out_batch(announcement_id):
+        publish_fan_out(announcement_id)
+
+
 def publish_fan_out(announcement_id: UUID | str) -> None:
     """Queue the next fan-out batch; on a broker failure the sweep restarts it later."""
-    from notifications.tasks import fan_out_announcement
-
     publish(
         fan_out_announcement,
         [str(announcement_id)],

@@ -12,7 +12,7 @@ class NotificationsConfig(AppConfig):
         # Notification templates count towards each language's completeness.
         register_translation_source("notifications", translation_tally)
 
-        from common.translations import register
+        from common.i18n.translations import register
         from notifications.translations import NotificationTexts
 
         # Notification and SMS texts in the admin's translator view.

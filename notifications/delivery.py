@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -33,6 +34,8 @@ BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 # A sweep stops after this many batches and leaves the rest to the next beat tick.
 SWEEP_MAX_BATCHES = 20
+# Batches a delivery task drains after its own rows; keeps each task short.
+DRAIN_MAX_BATCHES = 4
 SMS_BATCH_SIZE = 100
 SMS_MAX_ATTEMPTS = 3
 
@@ -300,3 +303,28 @@ def deliver_sms(ids: Iterable[str] | None = None) -> int:
                 updated_at=now,
             )
     return sent
+
+
+# The Celery tasks of delivery live beside their work, so that `outbox` can publish them
+# without importing `notifications.tasks` (which imports everything). Their names stay
+# `notifications.tasks.*`: messages already queued and the beat schedule use them.
+
+
+# acks_late: a worker killed mid-send leaves the message on the broker for another worker;
+# the rows' lease stops the two from sending the same push twice in the meantime.
+@shared_task(name="notifications.tasks.deliver_pushes", acks_late=True, ignore_result=True)
+def deliver_pushes_task(ids: list[str]) -> int:
+    """Send the given outbox rows now (those still due), then whatever else is due.
+
+    Under load every commit queues one of these tasks for a row or two: draining what else
+    is due sends hundreds per FCM call, and the tasks queued behind find their rows done
+    (one empty claim each). Returns how many were sent.
+    """
+    sent = deliver_ids(list(ids)).sent
+    return sent + sweep(max_batches=DRAIN_MAX_BATCHES).sent
+
+
+@shared_task(name="notifications.tasks.deliver_sms", acks_late=True, ignore_result=True)
+def deliver_sms_task(ids: list[str]) -> int:
+    """Send the given SMS fallback rows now (those still due); returns how many were sent."""
+    return deliver_sms(list(ids))

@@ -24,125 +24,50 @@ from common.i18n import DEFAULT_LANGUAGE, TranslationTally, enabled_languages, t
 from common.text import squash_spaces
 from notifications.models import NotificationTemplate
 
-# Every kind the code sends, with what each placeholder holds. A template may use any of
-# its kind's placeholders (the admin refuses others); callers pass them all in `context`.
-PLACEHOLDERS: dict[str, dict[str, str]] = {
-    "service_request.submitted": {
-        "tracking_code": "Mã hồ sơ, ví dụ DV-7K3M-9QX2-H",
-        "service_name": "Tên thủ tục, theo ngôn ngữ của người nhận",
-        "agency_name": "Cơ quan giải quyết hồ sơ",
-    },
-    "service_request.received": {
-        "tracking_code": "Mã hồ sơ",
-        "agency_name": "Cơ quan đã tiếp nhận hồ sơ",
-        "due_date": "Ngày hẹn trả kết quả",
-    },
-    "service_request.status_changed": {
-        "tracking_code": "Mã hồ sơ",
-        "status": "Mã trạng thái mới, ví dụ in_progress",
-        "status_label": "Tên trạng thái mới, theo ngôn ngữ của người nhận",
-    },
-    # The dossier workflow: one kind per transition (services.actions), seeded by
-    # notifications/migrations/0005_workflow_templates.py.
-    **{
-        f"service_request.{name}": {
-            "tracking_code": "Mã hồ sơ",
-            "service_name": "Tên thủ tục, theo ngôn ngữ của người nhận",
-            "agency_name": "Cơ quan giải quyết hồ sơ",
-            "due_date": "Ngày hẹn trả kết quả",
-            "reason": "Lý do hoặc nội dung cán bộ ghi",
-        }
-        for name in (
-            "supplement_requested",
-            "in_progress",
-            "result_ready",
-            "completed",
-            "rejected",
-            "cancelled",
-            "due_soon",
-            "overdue",
-            "assisted_submitted",
-        )
-    },
-    # Feedback (PAKN): one kind per transition (feedback.actions), seeded by
-    # notifications/migrations/0007_feedback_templates.py.
-    **{
-        f"feedback.{name}": {
-            "tracking_code": "Mã phản ánh, ví dụ PA-7K3M-9QX2-H",
-            "title": "Tiêu đề phản ánh",
-            "agency_name": "Cơ quan xử lý phản ánh",
-            "status": "Mã trạng thái mới, ví dụ answered",
-            "reason": "Lý do, nội dung trả lời hoặc mã phản ánh gốc (trùng lặp)",
-        }
-        for name in (
-            "submitted",
-            "accepted",
-            "rejected",
-            "duplicate",
-            "answered",
-            "closed",
-            "reopened",
-            "withdrawn",
-            "forwarded",
-            "low_rating",
-        )
-    },
-    "announcement": {
-        "title": "Tiêu đề thông báo, do người gửi viết",
-        "body": "Nội dung thông báo, do người gửi viết",
-        "area_name": "Tỉnh hoặc xã nhận thông báo",
-    },
-}
+# Every kind the code sends, with what each placeholder holds: registered by the app that
+# owns the kind (`register_kinds` from its `AppConfig.ready()`), so this module knows no
+# domain word. A template may use any of its kind's placeholders (the admin refuses others);
+# callers pass them all in `context`. The texts themselves are `NotificationTemplate` rows,
+# seeded by the owning app's migrations.
+PLACEHOLDERS: dict[str, dict[str, str]] = {}
+
+# Status codes callers pass as `status`, shown as `{status_label}` when no label is given:
+# `{kind prefix: {language: {status: label}}}`, registered with the kinds.
+STATUS_LABELS: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def register_kinds(
+    kinds: Mapping[str, Mapping[str, str]],
+    *,
+    status_labels: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+) -> None:
+    """Declare notification kinds with their placeholders (`{kind: {name: description}}`)
+    and, optionally, the labels of the statuses their `status` placeholder carries
+    (`{kind prefix: {language: {status: label}}}`). Called once per app at start-up; a
+    kind registered twice with other placeholders is a programming error."""
+    for kind, names in kinds.items():
+        if kind in PLACEHOLDERS and PLACEHOLDERS[kind] != dict(names):
+            raise ValueError(f"notification kind {kind!r} registered twice")
+        PLACEHOLDERS[kind] = dict(names)
+    for prefix, by_language in (status_labels or {}).items():
+        STATUS_LABELS[prefix] = {language: dict(labels) for language, labels in by_language.items()}
+
+
+register_kinds(
+    {
+        "announcement": {
+            "title": "Tiêu đề thông báo, do người gửi viết",
+            "body": "Nội dung thông báo, do người gửi viết",
+            "area_name": "Tỉnh hoặc xã nhận thông báo",
+        },
+    }
+)
 
 # When a kind has no template at all (rows deleted in the admin): better a plain notice
 # than no notification.
 GENERIC_TEXTS: dict[str, tuple[str, str]] = {
     "vi": ("Có cập nhật mới: {tracking_code}", "Mở ứng dụng để xem chi tiết."),
     "en": ("New update: {tracking_code}", "Open the app for details."),
-}
-
-# Status codes callers pass as `status`, shown as `{status_label}` when no label is given.
-STATUS_LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "service_request": {
-        "vi": {
-            "submitted": "Đã nộp",
-            "received": "Đã tiếp nhận",
-            "supplement_requested": "Cần bổ sung giấy tờ",
-            "in_progress": "Đang giải quyết",
-            "result_ready": "Đã có kết quả",
-            "completed": "Đã trả kết quả",
-            "rejected": "Bị từ chối",
-            "cancelled": "Đã huỷ",
-        },
-        "en": {
-            "submitted": "Submitted",
-            "received": "Received",
-            "supplement_requested": "More documents needed",
-            "in_progress": "In progress",
-            "result_ready": "Result ready",
-            "completed": "Completed",
-            "rejected": "Rejected",
-            "cancelled": "Cancelled",
-        },
-    },
-    "feedback": {
-        "vi": {
-            "submitted": "Đã gửi",
-            "in_progress": "Đang xử lý",
-            "answered": "Đã trả lời",
-            "closed": "Đã đóng",
-            "rejected": "Không được tiếp nhận",
-            "withdrawn": "Đã rút",
-        },
-        "en": {
-            "submitted": "Submitted",
-            "in_progress": "In progress",
-            "answered": "Answered",
-            "closed": "Closed",
-            "rejected": "Not accepted",
-            "withdrawn": "Withdrawn",
-        },
-    },
 }
 
 _DATE_FORMATS = {"vi": "%d/%m/%Y", "en": "%d %b %Y"}

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications import messages
+from notifications.delivery import deliver_pushes_task, deliver_sms_task
 from notifications.models import Device, Notification, PushMessage, SmsMessage
 from notifications.push import string_data
 
@@ -127,16 +128,12 @@ def queue_sms_fallback(user: Any, kind: str, context: Mapping[str, Any]) -> SmsM
 
 def publish_sms(sms_ids: list[str]) -> None:
     """Ask a worker to send these SMS rows now; on any failure, leave it to the sweep."""
-    from notifications.tasks import deliver_sms
-
-    publish(deliver_sms, [sms_ids], f"deliver_sms for {len(sms_ids)} sms")
+    publish(deliver_sms_task, [sms_ids], f"deliver_sms for {len(sms_ids)} sms")
 
 
 def publish_delivery(push_ids: list[str]) -> None:
     """Ask a worker to deliver these outbox rows now; on any failure, leave it to the sweep."""
-    from notifications.tasks import deliver_pushes
-
-    publish(deliver_pushes, [push_ids], f"deliver_pushes for {len(push_ids)} push(es)")
+    publish(deliver_pushes_task, [push_ids], f"deliver_pushes for {len(push_ids)} push(es)")
 
 
 # After a failed publish, later ones are skipped for this long: with the broker down each

@@ -1,31 +1,20 @@
-"""Celery entry points; the work is in `notifications.delivery`, `.announcements`, `.actions`."""
+"""Celery entry points: the periodic work, and the tasks other modules define beside their
+work (re-exported here, the module Celery's autodiscovery imports)."""
 
 from celery import shared_task
 
 from notifications import actions, announcements, delivery
+from notifications.announcements import fan_out_announcement
+from notifications.delivery import deliver_pushes_task as deliver_pushes
+from notifications.delivery import deliver_sms_task as deliver_sms
 
-# Batches (of 500) a delivery task drains after its own rows; keeps each task short.
-DRAIN_MAX_BATCHES = 4
-
-
-# acks_late: a worker killed mid-send leaves the message on the broker for another worker;
-# the rows' lease stops the two from sending the same push twice in the meantime.
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_pushes(ids: list[str]) -> int:
-    """Send the given outbox rows now (those still due), then whatever else is due.
-
-    Under load every commit queues one of these tasks for a row or two: draining what else
-    is due sends hundreds per FCM call, and the tasks queued behind find their rows done
-    (one empty claim each). Returns how many were sent.
-    """
-    sent = delivery.deliver_ids(list(ids)).sent
-    return sent + delivery.sweep(max_batches=DRAIN_MAX_BATCHES).sent
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_sms(ids: list[str]) -> int:
-    """Send the given SMS fallback rows now (those still due); returns how many were sent."""
-    return delivery.deliver_sms(list(ids))
+__all__ = [
+    "deliver_pushes",
+    "deliver_sms",
+    "fan_out_announcement",
+    "prune_stale_devices",
+    "sweep_outbox",
+]
 
 
 @shared_task(ignore_result=True)
@@ -39,13 +28,6 @@ def sweep_outbox() -> int:
     for announcement_id in announcements.stale_fan_outs():
         announcements.publish_fan_out(announcement_id)
     return sent
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def fan_out_announcement(announcement_id: str) -> None:
-    """One batch of an announcement's fan-out, then queue the next one (short tasks)."""
-    if announcements.fan_out_batch(announcement_id):
-        announcements.publish_fan_out(announcement_id)
 
 
 @shared_task(ignore_result=True)

@@ -1,4 +1,4 @@
-"""Notification and SMS texts in the translator view (`common.translations`).
+"""Notification and SMS texts in the translator view (`common.i18n.translations`).
 
 Templates are rows per kind and language rather than JSON fields: an entry is a kind, its
 source the Vietnamese row (title, body, SMS text), its translation the row in the chosen
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.audit import record
 from common.i18n import DEFAULT_LANGUAGE
-from common.translations import (
+from common.i18n.translations import (
     Entry,
     EntryNotFound,
     State,

@@ -11,27 +11,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.phones import normalize_phone
-from casework.actions import forward_targets
-from common.admin_i18n import TranslatedAdminMixin
-from common.admin_workflow import (
-    CommentForm,
-    ConfirmForm,
-    ExportColumn,
-    ForwardForm,
-    WorkflowAdmin,
-    WorkflowForm,
-    bulk_transition,
-    local_datetime,
-    schema_fields,
-    schema_rows,
-    table,
-    text_area,
-)
+from casework import admin as queue
 from common.exceptions import InvalidInput
 from common.files import signed_url
 from common.i18n import DEFAULT_LANGUAGE, language_choices, translate
-from common.tracking import normalize_tracking_code
+from common.i18n.admin import TranslatedAdminMixin
+from common.phones import normalize_phone
 from services import actions, audio_help, selectors
 from services.api.receipt_views import RECEIPT_CSP, render_receipt
 from services.models import (
@@ -179,7 +164,6 @@ class PublicServiceAdmin(TranslatedAdminMixin, AudioHelpAdminMixin, admin.ModelA
 
 SUPPLEMENT_DOCUMENT = "document:"
 SUPPLEMENT_FIELD = "field:"
-TRACKING_SEARCH_MIN = 4
 
 
 def supplement_checklist(service: PublicService) -> dict[str, dict[str, str]]:
@@ -199,8 +183,8 @@ def supplement_checklist(service: PublicService) -> dict[str, dict[str, str]]:
                 "field": "",
                 "shown": gettext("Document: %(label)s") % {"label": translate(name, language)},
             }
-    shown_fields = dict(schema_fields(service.form_schema, language))
-    for dotted, label in schema_fields(service.form_schema, DEFAULT_LANGUAGE):
+    shown_fields = dict(queue.schema_fields(service.form_schema, language))
+    for dotted, label in queue.schema_fields(service.form_schema, DEFAULT_LANGUAGE):
         checklist[f"{SUPPLEMENT_FIELD}{dotted}"] = {
             "kind": SupplementItemKind.FIELD,
             "label": label,
@@ -210,26 +194,12 @@ def supplement_checklist(service: PublicService) -> dict[str, dict[str, str]]:
     return checklist
 
 
-class ReceiveForm(ConfirmForm):
-    title = _("Receive")
-    help_text = _("The dossier is accepted for processing; the due date is set now.")
-
-
-class StartForm(ConfirmForm):
-    title = _("Start processing")
-
-
-class ReturnResultForm(ConfirmForm):
-    title = _("Return the result")
-    help_text = _("The applicant has received the result; the dossier is completed.")
-
-
-class RequestSupplementForm(WorkflowForm):
+class RequestSupplementForm(queue.WorkflowForm):
     title = _("Request supplement")
     help_text = _(
         "The applicant is told what is missing; the processing clock stops until they answer."
     )
-    reason = text_area(_("Reason"))
+    reason = queue.text_area(_("Reason"))
     items = forms.MultipleChoiceField(
         label=_("Missing items"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -269,10 +239,10 @@ class RequestSupplementForm(WorkflowForm):
         return {"note": self.cleaned_data["reason"], "items": items}
 
 
-class ApproveForm(WorkflowForm):
+class ApproveForm(queue.WorkflowForm):
     title = _("Approve")
     help_text = _("The applicant is told the result is ready to collect.")
-    result = text_area(_("Result"))
+    result = queue.text_area(_("Result"))
     result_file = forms.FileField(
         label=_("Result file"),
         required=False,
@@ -286,21 +256,12 @@ class ApproveForm(WorkflowForm):
         }
 
 
-class RejectForm(WorkflowForm):
-    title = _("Reject")
-    help_text = _("The applicant is told the reason. This ends the dossier.")
-    reason = text_area(_("Reason"))
-
-    def action_kwargs(self) -> dict[str, Any]:
-        return {"note": self.cleaned_data["reason"]}
-
-
 class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.full_name or obj.phone)
 
 
-class AssignForm(WorkflowForm):
+class AssignForm(queue.WorkflowForm):
     title = _("Assign")
     assignee = StaffChoiceField(label=_("Assignee"), queryset=None)
 
@@ -312,34 +273,14 @@ class AssignForm(WorkflowForm):
         return {"assignee": self.cleaned_data["assignee"].pk}
 
 
-class ForwardRequestForm(ForwardForm):
+class ForwardRequestForm(queue.ForwardForm):
     help_text = _(
         "Send the dossier to another agency; it leaves your queue if that agency is not yours."
     )
 
-    def targets(self) -> QuerySet[Any]:
-        return forward_targets(self.obj)
 
-
-class CommentRequestForm(CommentForm):
+class CommentRequestForm(queue.CommentForm):
     internal_help_text = _("Untick to let the applicant see this note.")
-
-
-# Labels of every event a dossier's timeline may hold (the applicant's own ones too).
-EVENT_LABELS: dict[str, Any] = {
-    "submit": _("Submitted"),
-    "supplement": _("Supplement sent"),
-    "cancel": _("Cancelled by the applicant"),
-    "receive": ReceiveForm.title,
-    "start": StartForm.title,
-    "request_supplement": RequestSupplementForm.title,
-    "approve": ApproveForm.title,
-    "return_result": ReturnResultForm.title,
-    "reject": RejectForm.title,
-    "assign": AssignForm.title,
-    "forward": ForwardRequestForm.title,
-    "comment": CommentRequestForm.title,
-}
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -356,7 +297,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(WorkflowAdmin):
+class ServiceRequestAdmin(queue.WorkflowAdmin):
     """The dossier queue of staff: what they may act on, by the API's own selector, and each
     action through `services.actions.transition_request`."""
 
@@ -423,32 +364,39 @@ class ServiceRequestAdmin(WorkflowAdmin):
         "timeline_display",
         "rating_display",
     )
-    event_labels = EVENT_LABELS
-    workflow_forms: dict[str, type[WorkflowForm]] = {
-        "receive": ReceiveForm,
+    workflow = actions.DOSSIERS
+    search_text_field = "applicant__full_name"
+    other_event_labels = {
+        "supplement": _("Supplement sent"),
+        "cancel": _("Cancelled by the applicant"),
+    }
+    workflow_forms: dict[str, type[queue.WorkflowForm]] = {
+        "receive": queue.confirm_form(
+            _("Receive"), _("The dossier is accepted for processing; the due date is set now.")
+        ),
         "request_supplement": RequestSupplementForm,
-        "start": StartForm,
+        "start": queue.confirm_form(_("Start processing")),
         "approve": ApproveForm,
-        "return_result": ReturnResultForm,
-        "reject": RejectForm,
+        "return_result": queue.confirm_form(
+            _("Return the result"),
+            _("The applicant has received the result; the dossier is completed."),
+        ),
+        "reject": queue.reason_form(
+            _("Reject"), _("The applicant is told the reason. This ends the dossier.")
+        ),
         "assign": AssignForm,
         "forward": ForwardRequestForm,
         "comment": CommentRequestForm,
     }
     workflow_final_actions = ("reject",)
-    export_columns = (
-        ExportColumn("tracking_code", lambda d: d.tracking_code),
-        ExportColumn("service_code", lambda d: d.service.code),
-        ExportColumn("agency_code", lambda d: d.agency.code),
-        ExportColumn("commune", lambda d: d.administrative_unit.name),
-        ExportColumn("status", lambda d: d.status),
-        ExportColumn("created_at", lambda d: d.created_at),
-        ExportColumn("received_at", lambda d: d.received_at),
-        ExportColumn("due_at", lambda d: d.due_at),
-        ExportColumn("completed_at", lambda d: d.completed_at),
-        ExportColumn("is_overdue", lambda d: d.is_overdue),
+    export_subject = queue.ExportColumn("service_code", lambda d: d.service.code)
+    export_extra = (
+        queue.ExportColumn("received_at", lambda d: d.received_at),
+        queue.ExportColumn("due_at", lambda d: d.due_at),
+        queue.ExportColumn("completed_at", lambda d: d.completed_at),
+        queue.ExportColumn("is_overdue", lambda d: d.is_overdue),
     )
-    receive_selected = bulk_transition("receive", _("Receive selected"), "receive_selected")
+    receive_selected = queue.bulk_transition("receive", _("Receive selected"), "receive_selected")
     actions = ["receive_selected", "export_csv"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceRequest]:
@@ -467,26 +415,20 @@ class ServiceRequestAdmin(WorkflowAdmin):
             )
         )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[ServiceRequest], search_term: str
-    ) -> tuple[QuerySet[ServiceRequest], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        condition = Q(applicant__full_name__icontains=term)
-        code = normalize_tracking_code(term, selectors.TRACKING_PREFIX)
-        if code is not None:
-            condition |= Q(tracking_code=code)
-        elif len(term) >= TRACKING_SEARCH_MIN:
-            condition |= Q(tracking_code__icontains=term.upper())
-        phone = normalize_phone(term)
-        if phone is not None:
-            condition |= Q(applicant__phone=phone)
+    def search_condition(self, term: str) -> Q:
+        condition = super().search_condition(term)
         digits = "".join(ch for ch in term if ch.isdigit())
-        if phone is None and len(digits) >= TRACKING_SEARCH_MIN and digits == term.replace(" ", ""):
+        if (
+            normalize_phone(term) is None
+            and len(digits) >= queue.TRACKING_SEARCH_MIN
+            and digits == term.replace(" ", "")
+        ):
             # The last digits of a phone, as people read them out at the counter.
             condition |= Q(applicant__phone__endswith=digits)
-        return queryset.filter(condition), False
+        return condition
+
+    def phone_condition(self, phone: str) -> Q:
+        return Q(applicant__phone=phone)
 
     # -- the queue's columns ------------------------------------------------------------
 
@@ -498,13 +440,9 @@ class ServiceRequestAdmin(WorkflowAdmin):
     def applicant_name(self, obj: ServiceRequest) -> str:
         return obj.applicant.full_name
 
-    @admin.display(description=_("Commune"), ordering="administrative_unit__name")
-    def commune(self, obj: ServiceRequest) -> str:
-        return obj.administrative_unit.name
-
     @admin.display(description=_("Received"), ordering="received_at")
     def received(self, obj: ServiceRequest) -> str:
-        return local_datetime(obj.received_at)
+        return queue.local_datetime(obj.received_at)
 
     @admin.display(description=_("Due date"), ordering="due_at")
     def due(self, obj: ServiceRequest) -> str:
@@ -520,7 +458,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
             )
         else:
             badge = mark_safe("")
-        return format_html("{}{}", local_datetime(obj.due_at), badge)
+        return format_html("{}{}", queue.local_datetime(obj.due_at), badge)
 
     # -- the detail ------------------------------------------------------------------------
 
@@ -534,8 +472,8 @@ class ServiceRequestAdmin(WorkflowAdmin):
 
     @admin.display(description=_("Form"))
     def form_data_display(self, obj: ServiceRequest) -> str:
-        rows = schema_rows(obj.service.form_schema, obj.form_data, get_language() or "vi")
-        return table(rows)
+        rows = queue.schema_rows(obj.service.form_schema, obj.form_data, get_language() or "vi")
+        return queue.table(rows)
 
     @admin.display(description=_("Supplement"))
     def supplement_display(self, obj: ServiceRequest) -> str:
@@ -552,7 +490,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
                 else gettext("Waiting for the applicant")
             )
             rows.append((item.get("label", ""), item.get("field") or "—", answered))
-        return table(rows, (_("Item"), _("Form field"), _("Answer")))
+        return queue.table(rows, (_("Item"), _("Form field"), _("Answer")))
 
     @admin.display(description=_("Rating"))
     def rating_display(self, obj: ServiceRequest) -> str:
@@ -562,9 +500,6 @@ class ServiceRequestAdmin(WorkflowAdmin):
         return f"{rating.score}/5 {rating.comment}".strip()
 
     # -- the workflow ----------------------------------------------------------------------
-
-    def workflow_allowed(self, request: HttpRequest, obj: Any) -> list[str]:
-        return actions.allowed_actions(request.user, obj)
 
     def workflow_apply(
         self, request: HttpRequest, obj: Any, action: str, data: dict[str, Any]
@@ -577,10 +512,7 @@ class ServiceRequestAdmin(WorkflowAdmin):
             actions.add_request_attachment(
                 request.user, obj, kind=ServiceRequestAttachment.Kind.RESULT, upload=upload
             )
-        actions.transition_request(request.user, obj, action, **data)
-
-    def record_detail_read(self, request: HttpRequest, obj: Any) -> None:
-        actions.record_personal_data_read(request.user, obj)
+        super().workflow_apply(request, obj, action, data)
 
     def workflow_links(self, request: HttpRequest, obj: Any) -> list[tuple[str, str]]:
         url = reverse(

@@ -6,6 +6,11 @@ class ServicesConfig(AppConfig):
     verbose_name = "Dịch vụ công"
 
     def ready(self) -> None:
+        from services import notification_kinds
+
+        # Its notification kinds, placeholders and status labels.
+        notification_kinds.register()
+
         from common.i18n import register_translation_source
         from services.selectors import translation_tally
 

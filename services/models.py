@@ -6,8 +6,8 @@ from django.utils.translation import pgettext_lazy
 
 from casework.models import Case, CaseCategory, CaseEvent, CaseRating
 from common.i18n import validate_language_code, validate_translations
+from common.i18n.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 from common.models import StoredFile, TimeStampedModel
-from common.translations import TRANSLATION_STATUS_HELP, validate_translation_status
 
 
 class ServiceCategory(CaseCategory):
@@ -57,7 +57,7 @@ class PublicService(TimeStampedModel):
         verbose_name = _("thủ tục hành chính")
         verbose_name_plural = pgettext_lazy("plural", "thủ tục hành chính")
         ordering = ("code",)
-        # The translator view (`common.admin_translations`) covers the catalog, feedback
+        # The translator view (`common.i18n.admin_translations`) covers the catalog, feedback
         # categories and notification texts alike; the right to use it sits here.
         permissions = [("can_translate", "Can translate texts in the translator view")]
 
@@ -76,6 +76,7 @@ class ServiceRequest(Case):
     """A dossier: one citizen's request for one public service."""
 
     OWNER_FIELD = "applicant"
+    TRACKING_PREFIX = "DV"
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Đã nộp")

@@ -13,12 +13,12 @@ from agencies.models import AdministrativeUnit, Agency
 from agencies.selectors import serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
+from common.i18n.translations import counted_translations
 from common.text import fold
 from common.tracking import normalize_tracking_code
-from common.translations import counted_translations
 from services.models import PublicService, ServiceCategory, ServiceRequest, ServiceRequestEvent
 
-TRACKING_PREFIX = "DV"
+TRACKING_PREFIX = ServiceRequest.TRACKING_PREFIX
 
 
 def categories() -> QuerySet[ServiceCategory]:

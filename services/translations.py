@@ -1,8 +1,8 @@
-"""The catalog's texts in the translator view (`common.translations`)."""
+"""The catalog's texts in the translator view (`common.i18n.translations`)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from common import translations
+from common.i18n import translations
 from services.models import PublicService, ServiceCategory
 
 

@@ -10,9 +10,9 @@ from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairS
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from accounts.phones import normalize_phone
-from common.api import LanguageCodeField
+from common.api.mixins import LanguageCodeField
 from common.i18n import DEFAULT_LANGUAGE
+from common.phones import normalize_phone
 from common.text import squash_spaces
 
 # Longer passwords only cost hashing time; no one types more on a phone.

@@ -15,10 +15,10 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from accounts import actions
 from accounts.api import serializers as s
 from accounts.models import User
-from common.api import LanguageMixin
-from common.idempotency import idempotent
-from common.openapi import ErrorResponse409
-from common.throttling import (
+from common.api.idempotency import idempotent
+from common.api.mixins import LanguageMixin
+from common.api.openapi import ErrorResponse409
+from common.api.throttling import (
     ClaimThrottle,
     GenerousAnonRateThrottle,
     PhoneRateThrottle,

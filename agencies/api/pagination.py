@@ -1,6 +1,6 @@
 from rest_framework.exceptions import NotFound
 
-from common.pagination import CursorPagination
+from common.api.pagination import CursorPagination
 
 
 class AdministrativeUnitPagination(CursorPagination):

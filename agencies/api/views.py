@@ -10,7 +10,7 @@ from agencies import selectors
 from agencies.api.filters import AdministrativeUnitFilter, AgencyFilter
 from agencies.api.pagination import AdministrativeUnitPagination, AgencyPagination
 from agencies.api.serializers import AdministrativeUnitOutput, AgencyOutput
-from common.api import ETagMixin, FieldsMixin, LanguageMixin
+from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
 
 TAGS = ["reference data"]
 

@@ -14,8 +14,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from common.files import signed_url
+from common.files.uploads import upload_id_field
 from common.i18n import translate
-from common.uploads import upload_id_field
 
 
 class TranslatedField(serializers.Field):
@@ -78,9 +78,12 @@ class CaseAttachmentOutput(serializers.Serializer):
         return signed_url(self.context.get("request"), obj, "preview")
 
 
-def attachment_inputs(choices: Any, file_help: str, kind_help: str) -> tuple[type, type]:
-    """The multipart body (`file`, `kind`) and the JSON body (`upload_id`, `kind`) of an
-    attachment endpoint, as unnamed bases for the app's named serializers."""
+def attachment_shapes(
+    prefix: str, choices: Any, file_help: str, kind_help: str
+) -> tuple[type, type, type]:
+    """The multipart body (`file`, `kind`), the JSON body (`upload_id`, `kind`) and the
+    output of a kind's attachments, named `<prefix>AttachmentInput`, `…UploadInput` and
+    `…Output` (the names the spec's components carry)."""
 
     class MultipartInput(serializers.Serializer):
         file = serializers.FileField(help_text=file_help)
@@ -90,7 +93,17 @@ def attachment_inputs(choices: Any, file_help: str, kind_help: str) -> tuple[typ
         upload_id = upload_id_field()
         kind = serializers.ChoiceField(choices=choices, help_text=kind_help)
 
-    return MultipartInput, UploadInput
+    class Output(CaseAttachmentOutput):
+        kind = serializers.ChoiceField(choices=choices)
+
+    named = (
+        (f"{prefix}AttachmentInput", MultipartInput),
+        (f"{prefix}AttachmentUploadInput", UploadInput),
+        (f"{prefix}AttachmentOutput", Output),
+    )
+    return tuple(  # type: ignore[return-value]
+        type(name, (base,), {"__module__": __name__, "__qualname__": name}) for name, base in named
+    )
 
 
 # The detail of a case: what the caller may do now, and the timeline (internal notes only

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -27,18 +27,19 @@ from agencies.models import AdministrativeUnit
 from casework.access import handles, record_personal_data_read
 from casework.actions import attach_file, rate_case
 from casework.engine import NOTE_FIELDS, Workflow
-from common import uploads
-from common.api import ETagMixin, FieldsMixin, LanguageMixin
-from common.idempotency import idempotent
-from common.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
-from common.pagination import SyncCursorPagination
-from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
+from common.api.idempotency import idempotent
+from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
+from common.api.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
+from common.api.pagination import SyncCursorPagination
+from common.api.throttling import GenerousAnonRateThrottle, UserWriteThrottle
+from common.files import uploads
 
 
 class CaseApi:
     """What the shared views need to know of a kind of case: its workflow, the selector of
     what a user sees, and its serializers, found in `shapes` by the names
-    `<prefix>DetailOutput`, `<prefix>TransitionInput`, `<prefix>RatingInput`/`Output`,
+    `<prefix>Output` (lists), `<prefix>Input` (creates), `<prefix>DetailOutput`,
+    `<prefix>TransitionInput`, `<prefix>RatingInput`/`Output`,
     `<prefix>AttachmentInput`/`UploadInput`/`Output`."""
 
     def __init__(
@@ -54,6 +55,12 @@ class CaseApi:
         self.prefix = prefix
         # Joined for the detail besides what the selector joins.
         self.detail_joins = detail_joins
+        self.list_output = getattr(shapes, f"{prefix}Output")
+        # Lists as a phone keeps them: removals reported under the kind's name.
+        self.list_pagination = type(
+            f"{prefix}Pagination", (SyncCursorPagination,), {"sync_kind": workflow.push_type}
+        )
+        self.create_input = getattr(shapes, f"{prefix}Input")
         self.detail_output = getattr(shapes, f"{prefix}DetailOutput")
         self.transition_input = getattr(shapes, f"{prefix}TransitionInput")
         self.rating_input = getattr(shapes, f"{prefix}RatingInput")
@@ -72,6 +79,51 @@ class CategoryPagination(SyncCursorPagination):
 
 class CategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
     permission_classes = [AllowAny]
+
+
+def case_list_schema(
+    api: CaseApi,
+    *,
+    tag: str,
+    list_summary: str,
+    create_summary: str,
+    create_description: str | None = None,
+    filters: tuple[OpenApiParameter, ...] = (),
+) -> Callable[[Any], Any]:
+    """Documents a `CaseListCreateView`: `<tag>_list` (filtered by `status` and `filters`)
+    and `<tag>_create`, which answers the detail (201, or 200 for a known client id)."""
+    return extend_schema_view(
+        get=extend_schema(
+            summary=list_summary,
+            operation_id=f"{tag}_list",
+            responses=api.list_output(many=True),
+            tags=[tag],
+            parameters=[
+                OpenApiParameter("status", str, enum=api.workflow.model.Status.values),
+                *filters,
+            ],
+        ),
+        post=extend_schema(
+            summary=create_summary,
+            description=create_description,
+            operation_id=f"{tag}_create",
+            tags=[tag],
+            request=api.create_input,
+            responses={
+                201: api.detail_output,
+                200: api.detail_output,
+                409: CONFLICT_RESPONSE,
+            },
+        ),
+    )
+
+
+def known_or_400(rows: QuerySet[Any], field: str, code: str, message: str) -> Any:
+    """The row of `rows` whose `code` a create body names in `field`, or a 400 on it."""
+    row = rows.filter(code=code).first()
+    if row is None:
+        raise ValidationError({field: [message]}, code="does_not_exist")
+    return row
 
 
 def commune_or_400(code: int) -> AdministrativeUnit:
@@ -119,7 +171,28 @@ class CaseView(LanguageMixin, generics.GenericAPIView):
 
 class CaseListCreateView(ETagMixin, FieldsMixin, CaseView):
     """The caller's cases (a phone keeps them), or those of their agencies (staff), by
-    `?status=` and what `filter_cases` reads; a subclass adds `post` (the create)."""
+    `?status=` and what `filter_cases` reads; and the create: the kind's `<prefix>Input`
+    validates the body's shape, `open_case` the rest and opens the case."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The kind's list shape and its sync pagination, unless the subclass names others.
+        if "serializer_class" not in cls.__dict__:
+            cls.serializer_class = cls.api.list_output
+        if "pagination_class" not in cls.__dict__:
+            cls.pagination_class = cls.api.list_pagination
+
+    def open_case(self, user: Any, data: dict[str, Any]) -> tuple[Any, bool]:
+        """Open a case from a validated body: `(case, created)`, `created` False when the
+        client's own id named a case it had opened before."""
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = self.api.create_input(data=request.data)
+        body.is_valid(raise_exception=True)
+        case, created = self.open_case(request.user, body.validated_data)
+        return self.created_response(case, created)
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         cases = self.api.visible_to(self.request.user)

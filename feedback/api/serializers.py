@@ -60,7 +60,12 @@ class FeedbackEventOutput(case_shapes.CaseEventOutput):
     pass
 
 
-_AttachmentInput, _AttachmentUploadInput = case_shapes.attachment_inputs(
+(
+    FeedbackAttachmentInput,
+    FeedbackAttachmentUploadInput,
+    FeedbackAttachmentOutput,
+) = case_shapes.attachment_shapes(
+    "Feedback",
     FeedbackAttachment.Kind.choices,
     file_help=(
         "photo: JPEG, PNG or WebP (re-encoded, metadata stripped); audio: AAC/M4A, "
@@ -68,18 +73,6 @@ _AttachmentInput, _AttachmentUploadInput = case_shapes.attachment_inputs(
     ),
     kind_help="At most 5 photos and 1 voice note.",
 )
-
-
-class FeedbackAttachmentInput(_AttachmentInput):  # type: ignore[valid-type,misc]
-    pass
-
-
-class FeedbackAttachmentUploadInput(_AttachmentUploadInput):  # type: ignore[valid-type,misc]
-    pass
-
-
-class FeedbackAttachmentOutput(case_shapes.CaseAttachmentOutput):
-    kind = serializers.ChoiceField(choices=FeedbackAttachment.Kind.choices)
 
 
 class FeedbackOutput(serializers.Serializer):

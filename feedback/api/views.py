@@ -11,14 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from casework.api import views as shared
-from common.api import FieldsMixin, LanguageMixin
-from common.idempotency import idempotent
-from common.openapi import CONFLICT_RESPONSE
-from common.pagination import CursorPagination, SyncCursorPagination
-from common.throttling import GenerousAnonRateThrottle, UserWriteThrottle
+from common.api.idempotency import idempotent
+from common.api.mixins import FieldsMixin, LanguageMixin
+from common.api.openapi import CONFLICT_RESPONSE
+from common.api.pagination import CursorPagination
+from common.api.throttling import GenerousAnonRateThrottle, UserWriteThrottle
 from feedback import actions, selectors
 from feedback.api import serializers as s
-from feedback.models import Feedback
 
 FEEDBACK_API = shared.CaseApi(actions.FEEDBACK, selectors.feedback_visible_to, s, "Feedback")
 
@@ -38,60 +37,34 @@ class FeedbackCategoryListView(shared.CategoryListView):
         return selectors.categories()
 
 
-class FeedbackPagination(SyncCursorPagination):
-    sync_kind = "feedback"
-
-
-@extend_schema_view(
-    get=extend_schema(
-        summary="List my feedback (or that of my agencies)",
-        operation_id="feedback_list",
-        responses=s.FeedbackOutput(many=True),
-        tags=["feedback"],
-        parameters=[
-            OpenApiParameter("status", str, enum=Feedback.Status.values),
-            OpenApiParameter("category", str, description="Category code."),
-        ],
-    )
+@shared.case_list_schema(
+    FEEDBACK_API,
+    tag="feedback",
+    list_summary="List my feedback (or that of my agencies)",
+    create_summary="Send a feedback",
+    create_description=(
+        "Routed to the commune's office for a commune-level category, else to the "
+        "province's board. Coordinates, both or neither, must lie in Vietnam."
+    ),
+    filters=(OpenApiParameter("category", str, description="Category code."),),
 )
 class FeedbackListCreateView(shared.CaseListCreateView):
     """My feedback (a phone keeps it), or the feedback routed to my agencies (staff)."""
 
     api = FEEDBACK_API
-    serializer_class = s.FeedbackOutput
-    pagination_class = FeedbackPagination
 
     def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:
         if params.get("category"):
             cases = cases.filter(category__code=params["category"])
         return cases
 
-    @extend_schema(
-        summary="Send a feedback",
-        description=(
-            "Routed to the commune's office for a commune-level category, else to the "
-            "province's board. Coordinates, both or neither, must lie in Vietnam."
-        ),
-        operation_id="feedback_create",
-        tags=["feedback"],
-        request=s.FeedbackInput,
-        responses={
-            201: s.FeedbackDetailOutput,
-            200: s.FeedbackDetailOutput,
-            409: CONFLICT_RESPONSE,
-        },
-    )
-    @idempotent
-    def post(self, request: Request) -> Response:
-        body = s.FeedbackInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        category = selectors.categories().filter(code=data["category"]).first()
-        if category is None:
-            raise ValidationError({"category": ["Unknown category."]}, code="does_not_exist")
+    def open_case(self, user: Any, data: dict[str, Any]) -> tuple[Any, bool]:
+        category = shared.known_or_400(
+            selectors.categories(), "category", data["category"], "Unknown category."
+        )
         commune = shared.commune_or_400(data["administrative_unit"])
-        item, created = actions.submit_feedback(
-            author=request.user,
+        return actions.submit_feedback(  # type: ignore[no-any-return]
+            author=user,
             category=category,
             commune=commune,
             title=data["title"],
@@ -104,7 +77,6 @@ class FeedbackListCreateView(shared.CaseListCreateView):
             client_created_at=data["client_created_at"],
             feedback_id=data.get("id"),
         )
-        return self.created_response(item, created)
 
 
 class PublicFeedbackPagination(CursorPagination):

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from agencies.api.serializers import AdministrativeUnitRef
 from agencies.models import AdministrativeUnit
-from common.api import LanguageCodeField
+from common.api.mixins import LanguageCodeField
 from notifications.models import Announcement, Device, Notification
 
 

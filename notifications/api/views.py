@@ -7,10 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import ETagMixin, FieldsMixin, LanguageMixin
-from common.idempotency import idempotent
-from common.pagination import SyncCursorPagination
-from common.throttling import UserWriteThrottle
+from common.api.idempotency import idempotent
+from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
+from common.api.pagination import SyncCursorPagination
+from common.api.throttling import UserWriteThrottle
 from notifications import actions, selectors
 from notifications.api import serializers as s
 from notifications.models import Notification

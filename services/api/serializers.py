@@ -135,7 +135,12 @@ class ServiceRequestEventOutput(case_shapes.CaseEventOutput):
     pass
 
 
-_AttachmentInput, _AttachmentUploadInput = case_shapes.attachment_inputs(
+(
+    ServiceRequestAttachmentInput,
+    ServiceRequestAttachmentUploadInput,
+    ServiceRequestAttachmentOutput,
+) = case_shapes.attachment_shapes(
+    "ServiceRequest",
     ServiceRequestAttachment.Kind.choices,
     file_help=(
         "JPEG, PNG or WebP image, PDF, or AAC/M4A, OGG/Opus, MP3 or AMR audio (at most "
@@ -147,18 +152,6 @@ _AttachmentInput, _AttachmentUploadInput = case_shapes.attachment_inputs(
         "dossier is open; result (image or PDF): by staff while in progress or ready."
     ),
 )
-
-
-class ServiceRequestAttachmentInput(_AttachmentInput):  # type: ignore[valid-type,misc]
-    pass
-
-
-class ServiceRequestAttachmentUploadInput(_AttachmentUploadInput):  # type: ignore[valid-type,misc]
-    pass
-
-
-class ServiceRequestAttachmentOutput(case_shapes.CaseAttachmentOutput):
-    kind = serializers.ChoiceField(choices=ServiceRequestAttachment.Kind.choices)
 
 
 class SupplementAnswerOutput(serializers.Serializer):

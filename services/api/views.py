@@ -21,17 +21,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from casework.api import views as shared
-from common.api import ETagMixin, FieldsMixin, LanguageMixin
-from common.idempotency import idempotent
-from common.openapi import CONFLICT_RESPONSE
-from common.pagination import SyncCursorPagination
-from common.throttling import (
+from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
+from common.api.pagination import SyncCursorPagination
+from common.api.throttling import (
     GenerousAnonRateThrottle,
     TrackingCodeRateThrottle,
 )
 from services import actions, audio_help, selectors
 from services.api import serializers as s
-from services.models import PublicService, ServiceRequest
+from services.models import PublicService
 
 DOSSIER_API = shared.CaseApi(
     actions.DOSSIERS, selectors.requests_visible_to, s, "ServiceRequest", ("assignee",)
@@ -123,31 +121,22 @@ class PublicServiceDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.Re
         return audio_help.with_audio_help(selectors.active_services(), self.get_language())
 
 
-class RequestPagination(SyncCursorPagination):
-    sync_kind = "service_request"
-
-
-@extend_schema_view(
-    get=extend_schema(
-        summary="List my dossiers (or those of my agencies)",
-        operation_id="requests_list",
-        responses=s.ServiceRequestOutput(many=True),
-        tags=["requests"],
-        parameters=[
-            OpenApiParameter("status", str, enum=ServiceRequest.Status.values),
-            OpenApiParameter("service", str, description="Service code."),
-            OpenApiParameter(
-                "overdue", bool, description="Only dossiers past (true) or within (false) due."
-            ),
-        ],
-    )
+@shared.case_list_schema(
+    DOSSIER_API,
+    tag="requests",
+    list_summary="List my dossiers (or those of my agencies)",
+    create_summary="Submit a dossier",
+    filters=(
+        OpenApiParameter("service", str, description="Service code."),
+        OpenApiParameter(
+            "overdue", bool, description="Only dossiers past (true) or within (false) due."
+        ),
+    ),
 )
 class ServiceRequestListCreateView(shared.CaseListCreateView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
     api = DOSSIER_API
-    serializer_class = s.ServiceRequestOutput
-    pagination_class = RequestPagination
 
     def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:
         if params.get("service"):
@@ -159,29 +148,14 @@ class ServiceRequestListCreateView(shared.CaseListCreateView):
             cases = selectors.overdue_filter(cases, flag)
         return cases
 
-    @extend_schema(
-        summary="Submit a dossier",
-        operation_id="requests_create",
-        tags=["requests"],
-        request=s.ServiceRequestInput,
-        responses={
-            201: s.ServiceRequestDetailOutput,
-            200: s.ServiceRequestDetailOutput,
-            409: CONFLICT_RESPONSE,
-        },
-    )
-    @idempotent
-    def post(self, request: Request) -> Response:
-        body = s.ServiceRequestInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        service = selectors.active_services().filter(code=data["service"]).first()
-        if service is None:
-            raise ValidationError({"service": ["Unknown service."]}, code="does_not_exist")
+    def open_case(self, user: Any, data: dict[str, Any]) -> tuple[Any, bool]:
+        service = shared.known_or_400(
+            selectors.active_services(), "service", data["service"], "Unknown service."
+        )
         commune = shared.commune_or_400(data["administrative_unit"])
         if data["assisted"]:
-            dossier, created = actions.submit_assisted_request(
-                officer=request.user,
+            return actions.submit_assisted_request(  # type: ignore[no-any-return]
+                officer=user,
                 applicant_phone=data["applicant_phone"],
                 applicant_name=data["applicant_name"],
                 service=service,
@@ -190,16 +164,14 @@ class ServiceRequestListCreateView(shared.CaseListCreateView):
                 note=data["note"],
                 request_id=data.get("id"),
             )
-        else:
-            dossier, created = actions.submit_request(
-                applicant=request.user,
-                service=service,
-                commune=commune,
-                form_data=data["form_data"],
-                note=data["note"],
-                request_id=data.get("id"),
-            )
-        return self.created_response(dossier, created)
+        return actions.submit_request(  # type: ignore[no-any-return]
+            applicant=user,
+            service=service,
+            commune=commune,
+            form_data=data["form_data"],
+            note=data["note"],
+            request_id=data.get("id"),
+        )
 
 
 @extend_validation_errors(

@@ -20,9 +20,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from onestop.demo.dossiers import SERVICES as DEMO_SERVICES
+from onestop.demo.dossiers import seed_demo
 from services.actions import submit_request, transition_request
-from services.demo import SERVICES as DEMO_SERVICES
-from services.demo import seed_demo
 from services.models import PublicService
 from tests import factories as f
 from tests.conftest import client_for

@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 from rest_framework.test import APIClient
 
-from common import compression
-from common.compression import (
+from common.api import compression
+from common.api.compression import (
     CompressionMiddleware,
     accepted_encoding,
     mark_never_compress,
@@ -355,7 +355,7 @@ def test_problem_json_and_other_json_suffixes_are_compressed():
 def test_the_default_renderer_is_orjson_without_the_browsable_api():
     from rest_framework.settings import api_settings
 
-    from common.renderers import FastJSONRenderer
+    from common.api.renderers import FastJSONRenderer
 
     assert [FastJSONRenderer] == api_settings.DEFAULT_RENDERER_CLASSES
 
@@ -382,7 +382,7 @@ def sample() -> dict:
 def test_orjson_writes_what_drf_wrote():
     from rest_framework.renderers import JSONRenderer
 
-    from common.renderers import FastJSONRenderer
+    from common.api.renderers import FastJSONRenderer
 
     with translation.override("vi"):
         fast = FastJSONRenderer().render(sample())
@@ -399,7 +399,7 @@ def test_orjson_writes_what_drf_wrote():
 
 
 def test_what_orjson_cannot_write_falls_back_and_unknown_types_still_fail():
-    from common.renderers import FastJSONRenderer
+    from common.api.renderers import FastJSONRenderer
 
     # A citizen's form may hold a number beyond 64 bits; JSON allows it.
     assert json.loads(FastJSONRenderer().render({"n": 10**30})) == {"n": 10**30}

@@ -115,7 +115,7 @@ def test_the_tag_depends_on_the_language_and_the_fields(world, urls):
 
 
 def test_same_bytes_in_another_language_get_another_tag():
-    from common.api import entity_tag
+    from common.api.mixins import entity_tag
 
     body = b'{"code": "birth-registration"}'
     assert entity_tag(body, "vi") != entity_tag(body, "en")

@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
-from common import idempotency
-from common.idempotency import body_fingerprint
+from common.api import idempotency
+from common.api.idempotency import body_fingerprint
 from common.models import IdempotencyRecord
 from common.tasks import purge_idempotency_records
 from notifications.models import Device

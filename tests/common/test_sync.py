@@ -12,8 +12,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from common.api.sync import record_removal
 from common.models import SyncRemoval
-from common.sync import record_removal
 from notifications.models import Notification
 from services.actions import (
     offer_service,

@@ -29,9 +29,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from common.api.sync import record_removal
 from common.exceptions import DomainError
 from common.models import SyncRemoval
-from common.sync import record_removal
 from feedback import actions as feedback_actions
 from feedback.models import Feedback
 from notifications import actions as inbox_actions

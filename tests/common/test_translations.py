@@ -9,10 +9,10 @@ from django.utils import translation
 
 from common.i18n import invalidate_languages
 from common.models import AuditLogEntry, Language
-from feedback import demo as feedback_demo
 from feedback.models import FeedbackCategory
 from notifications.models import NotificationTemplate
-from services import demo as services_demo
+from onestop.demo import dossiers as services_demo
+from onestop.demo import feedback as feedback_demo
 from services.models import PublicService, ServiceCategory
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from common import uploads
+from common.files import uploads
 from common.models import Upload
 from common.tasks import purge_expired_uploads
 from feedback.models import FeedbackAttachment

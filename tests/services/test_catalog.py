@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from services.demo import CATEGORIES, SERVICES
+from onestop.demo.dossiers import CATEGORIES, SERVICES
 from services.models import PublicService, ServiceCategory
 
 pytestmark = pytest.mark.django_db

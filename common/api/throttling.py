@@ -1,0 +1,69 @@
+"""Throttles. Login is keyed on the phone number and lookups on the tracking code, not the IP:
+a whole village often shares one carrier IP, so per-IP limits stay generous."""
+
+import hashlib
+
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+
+from common.phones import normalize_phone
+from common.tracking import normalize_tracking_code
+
+
+class GenerousAnonRateThrottle(AnonRateThrottle):
+    scope = "anon"
+
+
+class PhoneRateThrottle(SimpleRateThrottle):
+    """Counts attempts per normalised phone number found in the request body."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        raw = request.data.get("phone") if hasattr(request.data, "get") else None
+        if not isinstance(raw, str) or not raw.strip():
+            return None
+        # Unparseable input is hashed so the key stays a safe cache key.
+        phone = normalize_phone(raw) or hashlib.sha256(raw.strip().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": phone}
+
+
+class RegisterThrottle(PhoneRateThrottle):
+    scope = "register"
+
+
+class UserWriteThrottle(SimpleRateThrottle):
+    scope = "user_write"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        if request.method in ("GET", "HEAD", "OPTIONS") or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class TrackingCodeRateThrottle(SimpleRateThrottle):
+    """Counts lookups per tracking code, however many addresses they come from.
+
+    A code plus the last 4 digits of a phone is the whole secret of a public lookup; keying
+    on the code keeps guessing those digits slow even for someone with many IPs. The view
+    names its code prefix in `tracking_code_prefix`.
+    """
+
+    scope = "lookup"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        raw = request.query_params.get("tracking_code", "")
+        if not raw.strip():
+            return None
+        prefix = getattr(view, "tracking_code_prefix", "")
+        # Every spelling of one code counts together; anything else is hashed into a safe key.
+        ident = (
+            normalize_tracking_code(raw, prefix)
+            or hashlib.sha256(raw.strip().upper().encode()).hexdigest()
+        )
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ClaimThrottle(PhoneRateThrottle):
+    """Claim codes sent per phone: each one is an SMS, and each allows a few guesses."""
+
+    scope = "claim"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from onestop.api import stats_views
+
+urlpatterns = [
+    path(
+        "stats/agencies/<uuid:pk>/",
+        stats_views.AgencyStatsView.as_view(),
+        name="stats-agency",
+    ),
+]
