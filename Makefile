@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint schema messages worker beat fake-fcm clean
+.PHONY: install run test lint schema messages worker beat fake-fcm fake-sms clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ beat: install
 
 fake-fcm: install
 	$(PY) -m notifications.fake_fcm --port 9099
+
+fake-sms: install
+	$(PY) -m notifications.fake_sms --port 9198
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles

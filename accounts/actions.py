@@ -1,16 +1,12 @@
-"""Every write on accounts: registration, claiming an assisted account, profile changes,
-token rotation, logout."""
+"""Every write on accounts: registration, claiming an assisted account, password reset and
+change, change of phone, profile changes, token rotation, logout."""
 
-import secrets
-from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -21,12 +17,15 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts.models import ClaimCode, User
+from accounts import otp
+from accounts.models import User
 from agencies.models import AdministrativeUnit
 from common import audit
-from common.exceptions import Conflict
+from common.exceptions import Conflict, InvalidInput
 from common.i18n import DEFAULT_LANGUAGE, gettext_language
 from common.phones import normalize_phone
+from notifications.actions import unregister_device
+from notifications.outbox import queue_sms
 
 PROFILE_FIELDS = frozenset({"full_name", "preferred_language", "administrative_unit"})
 
@@ -44,17 +43,6 @@ class AccountRequiresClaim(Conflict):
     default_code = "account_requires_claim"
 
 
-class InvalidClaimCode(ValidationError):
-    """The one answer for every failed claim: wrong, expired, spent or dead code, and also an
-    unknown or already claimed phone, so that the endpoint tells nobody which accounts exist."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            {"code": _("The code is wrong or no longer valid. Ask for a new one.")},
-            code="invalid_code",
-        )
-
-
 class InvalidRefreshToken(AuthenticationFailed):
     default_detail = _("Token is invalid or expired")
     default_code = "token_not_valid"
@@ -66,156 +54,233 @@ class NoActiveAccount(AuthenticationFailed):
 
 
 def register_citizen(
-    *, phone: str, password: str, full_name: str, preferred_language: str = DEFAULT_LANGUAGE
+    *,
+    phone: str,
+    password: str,
+    full_name: str,
+    otp_code: str,
+    preferred_language: str = DEFAULT_LANGUAGE,
 ) -> User:
-    """Create a citizen account for a phone number not registered yet.
+    """Create a citizen account for a phone number not registered yet, proven by a code of
+    purpose `register` sent to it; the account starts with its phone verified.
 
     The caller has validated the input (phone format, password strength, language).
-    Raises `PhoneTaken` (409) when the phone already has an account, also when a concurrent
-    registration of the same phone wins the race, and `AccountRequiresClaim` (409) when that
-    account is an unclaimed one an officer opened for an assisted submission.
+    Raises `InvalidCode` (400 on `otp`), `PhoneTaken` (409) when the phone already has an
+    account, also when a concurrent registration of the same phone wins the race, and
+    `AccountRequiresClaim` (409) when that account is an unclaimed one an officer opened for
+    an assisted submission; a 409 leaves the code unspent.
     """
     normalized = normalize_phone(phone)
     if normalized is None:
         raise ValidationError({"phone": _("Enter a valid phone number.")}, code="invalid_phone")
-    try:
-        # A savepoint of its own: the failed INSERT must not poison an outer transaction.
-        with transaction.atomic():
-            return User.objects.create_user(
-                phone=normalized,
-                password=password,
-                full_name=full_name,
-                preferred_language=preferred_language,
-            )
-    except IntegrityError:
-        # The unique index on phone is the arbiter; a pre-check alone would race.
-        existing = User.objects.filter(phone=normalized).only("is_claimed").first()
-        if existing is not None and not existing.is_claimed:
-            # Opened by an officer (assisted submission): the phone's owner claims it
-            # instead of registering over it.
-            raise AccountRequiresClaim() from None
-        if existing is not None:
-            raise PhoneTaken() from None
-        raise
+
+    def create() -> User:
+        try:
+            # A savepoint of its own: the failed INSERT must not poison the transaction.
+            with transaction.atomic():
+                return User.objects.create_user(
+                    phone=normalized,
+                    password=password,
+                    full_name=full_name,
+                    preferred_language=preferred_language,
+                )
+        except IntegrityError:
+            # The unique index on phone is the arbiter; a pre-check alone would race.
+            existing = User.objects.filter(phone=normalized).only("is_claimed").first()
+            if existing is not None and not existing.is_claimed:
+                # Opened by an officer (assisted submission): the phone's owner claims it
+                # instead of registering over it.
+                raise AccountRequiresClaim() from None
+            if existing is not None:
+                raise PhoneTaken() from None
+            raise
+
+    user = otp.use_code(normalized, otp.Purpose.REGISTER, otp_code, create)
+    user.refresh_from_db(fields=["phone_verified_at"])
+    return user
 
 
-CLAIM_CODE_TTL = timedelta(minutes=10)
-CLAIM_CODE_MAX_ATTEMPTS = 5
-CLAIM_CODE_DIGITS = 6
-_CLAIM_HASH_SALT = "accounts.ClaimCode"
+def start_claim(*, phone: str, language: str = DEFAULT_LANGUAGE) -> otp.Issued:
+    """Send a code of purpose `claim` to `phone` if it belongs to an unclaimed account.
 
-
-def _claim_code_hash(user: User, code: str) -> str:
-    # Keyed with SECRET_KEY and bound to the user: a copy of the table alone reveals no code.
-    return salted_hmac(_CLAIM_HASH_SALT, f"{user.pk}:{code}", algorithm="sha256").hexdigest()
-
-
-def _claimable(phone: str, *, for_update: bool = False) -> User | None:
-    normalized = normalize_phone(phone)
-    if normalized is None:
-        return None
-    users = User.objects.filter(phone=normalized, is_claimed=False, is_active=True)
-    if for_update:
-        users = users.select_for_update()
-    return users.first()
-
-
-def _claim_sms_text(user: User, code: str) -> str:
-    with translation.override(gettext_language(user.preferred_language)):
-        return gettext(
-            "Your code to claim your account: %(code)s. It expires in %(minutes)d minutes. "
-            "Never share it with anyone."
-        ) % {"code": code, "minutes": int(CLAIM_CODE_TTL.total_seconds() // 60)}
-
-
-def _send_claim_sms(phone: str, text: str) -> None:
-    # Imported here so accounts never loads notifications at import time (no cycle).
-    from notifications.sms import send_sms
-
-    send_sms(phone, text)
-
-
-def start_claim(*, phone: str) -> None:
-    """Send a one-time code to `phone` if it belongs to an unclaimed account.
-
-    Answers nothing either way: the caller must not learn whether the phone has an account.
-    The code is kept only as a hash, valid for `CLAIM_CODE_TTL`; a new code replaces any
-    earlier one. The SMS goes out after commit, with no transaction open.
+    Answers the same either way: the caller must not learn whether the phone has an
+    account (`accounts.otp.issue_code`).
     """
-    user = _claimable(phone)
-    if user is None:
-        return
-    code = f"{secrets.randbelow(10**CLAIM_CODE_DIGITS):0{CLAIM_CODE_DIGITS}d}"
-    now = timezone.now()
-    with transaction.atomic():
-        ClaimCode.objects.create(
-            user=user,
-            code_hash=_claim_code_hash(user, code),
-            created_at=now,
-            expires_at=now + CLAIM_CODE_TTL,
-        )
-        transaction.on_commit(partial(_send_claim_sms, user.phone, _claim_sms_text(user, code)))
+    return otp.issue_code(phone, otp.Purpose.CLAIM, language=language)
 
 
 def confirm_claim(
-    *, phone: str, code: str, password: str, full_name: str | None = None
+    *,
+    phone: str,
+    code: str,
+    password: str,
+    full_name: str | None = None,
+    code_field: str = "code",
 ) -> tuple[str, str]:
-    """Claim an unclaimed account with the code sent by `start_claim`; returns `(access,
-    refresh)` for the now claimed account.
+    """Claim an unclaimed account with a `claim` code; returns `(access, refresh)` for the
+    now claimed account, whose phone is then verified.
 
-    Only the latest code of the account counts; it must be unexpired, unused and have had
-    fewer than `CLAIM_CODE_MAX_ATTEMPTS` wrong guesses. Every failure (including an unknown or
-    already claimed phone) raises the same `InvalidClaimCode` (400 `invalid_code` on `code`).
-    A password Django's validators refuse is a 400 on `password` that spends neither the code
-    nor an attempt.
+    Every failure of the code, including an unknown or already claimed phone, is the same
+    `InvalidCode` (400 `invalid_code` on `code_field`). A password Django's validators refuse
+    is a 400 on `password` that spends neither the code nor a guess.
     """
-    now = timezone.now()
-    with transaction.atomic():
+    normalized = normalize_phone(phone) or ""
+    user = User.objects.filter(phone=normalized, is_claimed=False, is_active=True).first()
+    if user is not None:
+        _check_password(password, user, "password")
+
+    def claim() -> User:
         # Locks the account: two confirmations of one code cannot both win.
-        user = _claimable(phone, for_update=True)
-        claim = (
-            ClaimCode.objects.select_for_update().filter(user=user).order_by("-created_at").first()
-            if user is not None
-            else None
+        claimed = (
+            User.objects.select_for_update()
+            .filter(phone=normalized, is_claimed=False, is_active=True)
+            .first()
         )
-        if (
-            user is None
-            or claim is None
-            or claim.used_at is not None
-            or claim.expires_at <= now
-            or claim.attempts >= CLAIM_CODE_MAX_ATTEMPTS
-        ):
-            raise InvalidClaimCode()
-        if not constant_time_compare(_claim_code_hash(user, code), claim.code_hash):
-            claim.attempts += 1
-            claim.save(update_fields=["attempts"])
-            wrong = True
-        else:
-            wrong = False
-            _claim(user, claim, password=password, full_name=full_name, now=now)
-            refresh = RefreshToken.for_user(user)
-    # Outside the block, so the counted attempt is committed, not rolled back with the error.
-    if wrong:
-        raise InvalidClaimCode()
+        if claimed is None:
+            raise otp.InvalidCode(code_field)
+        fields = ["password", "is_claimed", "updated_at"]
+        if full_name:
+            claimed.full_name = full_name
+            fields.append("full_name")
+        claimed.set_password(password)
+        claimed.is_claimed = True
+        claimed.save(update_fields=fields)
+        audit.record(claimed, "claim_account", claimed, details={"fields": sorted(fields)})
+        return claimed
+
+    claimed = otp.use_code(normalized, otp.Purpose.CLAIM, code, claim, field_name=code_field)
+    refresh = RefreshToken.for_user(claimed)
     return str(refresh.access_token), str(refresh)
 
 
-def _claim(user: User, claim: ClaimCode, *, password: str, full_name: str | None, now: Any) -> None:
-    fields = ["password", "is_claimed", "updated_at"]
-    if full_name:
-        user.full_name = full_name
-        fields.append("full_name")
+def _check_password(password: str, user: User, field_name: str) -> None:
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
         # Each validator's own code (`password_too_short`…), as registration answers.
-        raise ValidationError({"password": get_error_detail(exc)}) from exc
-    user.set_password(password)
-    user.is_claimed = True
-    user.save(update_fields=fields)
-    claim.used_at = now
-    claim.save(update_fields=["used_at"])
-    audit.record(user, "claim_account", user, details={"fields": sorted(fields)})
+        raise ValidationError({field_name: get_error_detail(exc)}) from exc
+
+
+def revoke_refresh_tokens(user: User, *, keep: str | None = None) -> int:
+    """Blacklist every refresh token issued to `user` but the one whose `jti` is `keep`;
+    returns how many. Their access tokens run out within minutes."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    if keep:
+        outstanding = outstanding.exclude(jti=keep)
+    tokens = list(outstanding)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
+    )
+    return len(tokens)
+
+
+def reset_password(*, phone: str, otp_code: str, new_password: str) -> None:
+    """Set a new password for the account of `phone`, proven by a `reset_password` code;
+    ends every session (refresh token) of the account. An unclaimed account is claimed by
+    it. Any failure of the code, or a phone without an active account, is `InvalidCode`."""
+    normalized = normalize_phone(phone) or ""
+    user = User.objects.filter(phone=normalized, is_active=True).first()
+    if user is not None:
+        _check_password(new_password, user, "new_password")
+
+    def reset() -> None:
+        account = User.objects.select_for_update().filter(phone=normalized, is_active=True).first()
+        if account is None:
+            raise otp.InvalidCode()
+        account.set_password(new_password)
+        account.is_claimed = True
+        account.save(update_fields=["password", "is_claimed", "updated_at"])
+        revoke_refresh_tokens(account)
+        audit.record(account, "reset_password", account)
+
+    otp.use_code(normalized, otp.Purpose.RESET_PASSWORD, otp_code, reset)
+
+
+def change_password(
+    user: User, *, old_password: str, new_password: str, keep_refresh: RefreshToken | None = None
+) -> None:
+    """Change the signed-in user's password; ends their other sessions (all of them unless
+    `keep_refresh`, the caller's own refresh token, is given)."""
+    if not user.check_password(old_password):
+        raise InvalidInput(
+            {"old_password": [_("The current password is wrong.")]}, code="wrong_password"
+        )
+    _check_password(new_password, user, "new_password")
+    keep = _own_jti(user, keep_refresh)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        revoke_refresh_tokens(user, keep=keep)
+        audit.record(user, "change_password", user)
+
+
+def change_phone(
+    user: User,
+    *,
+    password: str,
+    new_phone: str,
+    otp_code: str,
+    keep_refresh: RefreshToken | None = None,
+) -> User:
+    """Move the signed-in user's account to `new_phone`, proven by a `change_phone` code
+    sent to it; the old number is told by SMS, other sessions end. Raises `InvalidInput`
+    on `password`, `InvalidCode`, or `PhoneTaken` (409, the code stays unspent)."""
+    if not user.check_password(password):
+        raise InvalidInput({"password": [_("The password is wrong.")]}, code="wrong_password")
+    normalized = normalize_phone(new_phone)
+    if normalized is None:
+        raise InvalidInput({"new_phone": [_("Enter a valid phone number.")]}, code="invalid_phone")
+    keep = _own_jti(user, keep_refresh)
+    old_phone = user.phone
+
+    def move() -> User:
+        account = User.objects.select_for_update().get(pk=user.pk)
+        if normalized == account.phone or User.objects.filter(phone=normalized).exists():
+            raise PhoneTaken()
+        account.phone = normalized
+        try:
+            with transaction.atomic():
+                account.save(update_fields=["phone", "updated_at"])
+        except IntegrityError:
+            raise PhoneTaken() from None
+        revoke_refresh_tokens(account, keep=keep)
+        queue_sms(
+            old_phone,
+            _phone_changed_text(account),
+            kind="account.phone_changed",
+            user=account,
+        )
+        audit.record(account, "change_phone", account)
+        return account
+
+    account = otp.use_code(normalized, otp.Purpose.CHANGE_PHONE, otp_code, move)
+    account.refresh_from_db()
+    return account
+
+
+def verify_phone(user: User, *, otp_code: str) -> User:
+    """Prove that the signed-in user holds their phone (accounts from before codes
+    existed): dossiers filed for the phone at a public office then show."""
+    otp.use_code(user.phone, otp.Purpose.VERIFY_PHONE, otp_code, lambda: None)
+    user.refresh_from_db(fields=["phone_verified_at"])
+    return user
+
+
+def _own_jti(user: User, refresh: RefreshToken | None) -> str | None:
+    if refresh is None:
+        return None
+    if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise ValidationError(
+            {"refresh": _("This refresh token does not belong to you.")}, code="token_not_valid"
+        )
+    return str(refresh[jwt_settings.JTI_CLAIM])
+
+
+def _phone_changed_text(user: User) -> str:
+    with translation.override(gettext_language(user.preferred_language)):
+        return gettext(
+            "Your account now uses the number ending %(end)s. Not you? Tell your commune."
+        ) % {"end": user.phone[-3:]}
 
 
 def update_profile(user: User, **fields: Any) -> User:
@@ -307,7 +372,4 @@ def log_out(user: User, *, refresh: RefreshToken, device_token: str | None = Non
     with transaction.atomic():
         refresh.blacklist()
         if device_token:
-            # Imported here so accounts never loads notifications at import time (no cycle).
-            from notifications.actions import unregister_device
-
             unregister_device(user, device_token)

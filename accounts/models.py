@@ -60,6 +60,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # False for an account an officer created when filing a dossier for the person
     # (assisted submission): it has no usable password until the person claims it.
     is_claimed = models.BooleanField(_("đã xác nhận chủ tài khoản"), default=True)
+    # When a one-time code sent to `phone` was last entered correctly: proof that the account
+    # holder owns the number. Accounts from before codes existed have none and keep working;
+    # dossiers filed for the phone at a public office stay hidden from them until then.
+    phone_verified_at = models.DateTimeField(_("xác thực số điện thoại lúc"), null=True, blank=True)
     date_joined = models.DateTimeField(_("ngày đăng ký"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -76,24 +80,37 @@ class User(AbstractBaseUser, PermissionsMixin):
         return f"{self.full_name} ({self.phone})"
 
 
-class ClaimCode(models.Model):
-    """A one-time code sent by SMS to the phone of an unclaimed account (assisted submission).
+class OneTimeCode(models.Model):
+    """A one-time code sent by SMS to prove that the person holds a phone, for one purpose.
 
-    Only a hash of the code is kept. A code serves once, for `CLAIM_CODE_TTL`, and dies after
-    `CLAIM_CODE_MAX_ATTEMPTS` wrong guesses; only the latest code of a user counts.
+    Only a keyed hash of the code is kept. A code serves once, for one purpose, until it
+    expires, and dies after too many wrong guesses; only the latest code of a phone and
+    purpose counts. Every request leaves a row, also when no SMS went out (the phone has no
+    account to reset…), so that the limits answer the same whether or not an account exists.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="claim_codes")
+    class Purpose(models.TextChoices):
+        REGISTER = "register", _("Đăng ký")
+        RESET_PASSWORD = "reset_password", _("Đặt lại mật khẩu")
+        CLAIM = "claim", _("Nhận tài khoản")
+        CHANGE_PHONE = "change_phone", _("Đổi số điện thoại")
+        VERIFY_PHONE = "verify_phone", _("Xác thực số điện thoại")
+        DELETE_ACCOUNT = "delete_account", _("Xoá tài khoản")
+
+    phone = models.CharField(_("số điện thoại"), max_length=20)
+    purpose = models.CharField(_("mục đích"), max_length=20, choices=Purpose.choices)
     code_hash = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+    # False when no SMS went out: the purpose does not apply to this phone.
+    sent = models.BooleanField(default=True)
 
     class Meta:
-        verbose_name = _("mã xác nhận tài khoản")
-        verbose_name_plural = pgettext_lazy("plural", "mã xác nhận tài khoản")
-        indexes = [models.Index(fields=["user", "-created_at"], name="claimcode_user_latest")]
+        verbose_name = _("mã xác thực một lần")
+        verbose_name_plural = pgettext_lazy("plural", "mã xác thực một lần")
+        indexes = [models.Index(fields=["phone", "-created_at"], name="otp_phone_latest")]
 
     def __str__(self) -> str:
-        return f"ClaimCode({self.user_id}, {self.created_at:%Y-%m-%d %H:%M})"
+        return f"OneTimeCode({self.purpose}, {self.created_at:%Y-%m-%d %H:%M})"

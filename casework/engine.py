@@ -34,7 +34,7 @@ from casework.access import OWNER, STAFF
 from casework.models import CaseEvent
 from common import audit
 from common.exceptions import InvalidInput, InvalidTransition, NotAllowed
-from notifications.outbox import notify
+from notifications.outbox import notify, queue_sms_fallback
 
 __all__ = ["OWNER", "STAFF", "Action", "Step", "Workflow"]
 
@@ -110,6 +110,7 @@ class Workflow:
         ratings: Any = None,
         attachments: Any = None,
         lock_related: Iterable[str] = ("agency",),
+        owner_sees: Callable[[Any, Any], bool] | None = None,
     ) -> None:
         self.model = model
         self.event_model = event_model
@@ -125,6 +126,9 @@ class Workflow:
         self.critical_kinds = critical_kinds
         self.invalid_transition_message = invalid_transition_message
         self.lock_related = (*lock_related, model.OWNER_FIELD)
+        # Whether the owner's account sees a case (None: always), as the kind's selector
+        # decides; an owner who does not is told only by SMS, to the phone.
+        self.owner_sees = owner_sees
         # `casework.actions.RatingRules` and `AttachmentRules`: how the owner rates a case
         # and who attaches which files.
         self.ratings = ratings
@@ -162,7 +166,19 @@ class Workflow:
     def notify(self, user: Any, case: Any, kind: str, reason: str = "") -> None:
         """Tell `user` about `case` under `kind` (inbox, then push; `notifications.outbox`),
         inside the caller's transaction. Kinds in `critical_kinds` go by SMS to an owner
-        without an active device."""
+        without an active device.
+
+        An owner whose account does not see the case (`owner_sees`) gets nothing in the
+        app, only the SMS of a critical kind: it goes to the phone, whoever holds the
+        account."""
+        if (
+            self.owner_sees is not None
+            and user.pk == case.owner_id
+            and not self.owner_sees(case, user)
+        ):
+            if kind in self.critical_kinds:
+                queue_sms_fallback(user, kind, self.message_context(case, reason))
+            return
         notify(
             user,
             kind,

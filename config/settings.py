@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-one-time-codes": {
+        "task": "accounts.tasks.purge_one_time_codes",
+        "schedule": crontab(minute=23),
+    },
     "purge-idempotency-records": {
         "task": "common.tasks.purge_idempotency_records",
         "schedule": crontab(minute=41),
@@ -228,7 +232,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Push and SMS backends: `fcm` | `log` | `memory`.
+# Push backends: `fcm` | `log` | `memory`.
 PUSH_BACKEND = env.str("PUSH_BACKEND", default="log")
 FCM_ENDPOINT = env.str("FCM_ENDPOINT", default="")
 FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="demo-project")
@@ -237,8 +241,26 @@ FCM_HTTP_TIMEOUT_SECONDS = env.float("FCM_HTTP_TIMEOUT_SECONDS", default=10.0)
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=3 * 24 * 3600)
 PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)
 PUSH_LEASE_SECONDS = env.int("PUSH_LEASE_SECONDS", default=120)
-# `log` | `memory`; a real provider is one more backend in notifications/sms.py.
+# `log` | `memory` | `http` (a JSON gateway; `make fake-sms` runs a local one). Another
+# provider is one more backend in notifications/sms.py.
 SMS_BACKEND = env.str("SMS_BACKEND", default="log")
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = secret("SMS_HTTP_TOKEN")
+SMS_SENDER = env.str("SMS_SENDER", default="DichVuCong")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)
+# Further tries within one send after a 429, a 5xx or a network error; then the outbox retries.
+SMS_HTTP_RETRIES = env.int("SMS_HTTP_RETRIES", default=2)
+
+
+def check_sms_backend(backend: str, url: str, token: str) -> None:
+    """Refuse to start with an `http` SMS backend that has nowhere to send or no token."""
+    if backend == "http" and not (url and token):
+        raise ImproperlyConfigured(
+            "SMS_BACKEND=http needs SMS_HTTP_URL and SMS_HTTP_TOKEN (or SMS_HTTP_TOKEN_FILE)"
+        )
+
+
+check_sms_backend(SMS_BACKEND, SMS_HTTP_URL, SMS_HTTP_TOKEN)
 if IS_PROD and PUSH_BACKEND != "fcm":
     raise ImproperlyConfigured("prod needs PUSH_BACKEND=fcm")
 
@@ -258,8 +280,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="5/min"),
         "register": env.str("THROTTLE_REGISTER", default="10/hour"),
-        # Claim codes per phone: each is an SMS, each allows CLAIM_CODE_MAX_ATTEMPTS guesses.
+        # Claim codes per phone: each is an SMS, each allows accounts.otp.MAX_ATTEMPTS guesses.
         "claim": env.str("THROTTLE_CLAIM", default="3/hour"),
+        # One-time codes asked per address (a village shares one carrier IP).
+        "otp": env.str("THROTTLE_OTP", default="30/hour"),
         "anon": env.str("THROTTLE_ANON", default="600/min"),
         "user_write": env.str("THROTTLE_USER_WRITE", default="120/min"),
         # Per tracking code: a code plus the phone's last 4 digits must not be guessable.

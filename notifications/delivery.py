@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from celery import shared_task
@@ -38,6 +40,9 @@ SWEEP_MAX_BATCHES = 20
 DRAIN_MAX_BATCHES = 4
 SMS_BATCH_SIZE = 100
 SMS_MAX_ATTEMPTS = 3
+# SMS rows whose kind starts with this hold a one-time code (`outbox.queue_sms`).
+ONE_TIME_CODE_KIND_PREFIX = "otp."
+_CODE_DIGITS = re.compile(r"[0-9]{4,}")
 
 Status = PushMessage.Status
 
@@ -271,38 +276,55 @@ def claim_sms(ids: Iterable[str] | None = None, *, limit: int = SMS_BATCH_SIZE) 
 
 
 def deliver_sms(ids: Iterable[str] | None = None) -> int:
-    """Send one batch of due SMS rows (among `ids` when given); returns how many were sent."""
+    """Send one batch of due SMS rows (among `ids` when given); returns how many were sent.
+
+    A temporary failure (a `retry` result, a backend that raised) puts the row back to
+    `pending` for the sweep, until its `SMS_MAX_ATTEMPTS`th attempt: then it is `failed`.
+    """
     sent = 0
     for row in claim_sms(ids):
-        still_ours = SmsMessage.objects.filter(
-            pk=row.pk, status=SmsMessage.Status.SENDING, lease_until=row.lease_until
-        )
-        now = timezone.now()
+        if row.lease_until and timezone.now() >= row.lease_until:
+            # The sends before it took the whole lease (a gateway timing out, retried): the
+            # sweep may have claimed this row again, and both would send it.
+            continue
         try:
             result = sms.send_sms(row.phone, row.text)
         except Exception as exc:
-            # A provider backend that raised (network): try again on a later sweep.
             logger.warning("sms %s failed: %r", row.pk, exc)
-            gave_up = row.attempts >= SMS_MAX_ATTEMPTS
-            still_ours.update(
-                status=SmsMessage.Status.FAILED if gave_up else SmsMessage.Status.PENDING,
-                lease_until=None,
-                last_error=repr(exc)[:2000],
-                updated_at=now,
-            )
+            _sms_later(row, repr(exc))
             continue
         if result.is_sent:
-            sent += still_ours.update(
-                status=SmsMessage.Status.SENT, sent_at=now, lease_until=None, updated_at=now
-            )
+            sent += _record_sms(row, SmsMessage.Status.SENT, sent_at=timezone.now())
+        elif result.outcome == sms.SmsOutcome.RETRY:
+            _sms_later(row, result.error)
         else:
-            still_ours.update(
-                status=SmsMessage.Status.FAILED,
-                lease_until=None,
-                last_error=result.error,
-                updated_at=now,
-            )
+            _record_sms(row, SmsMessage.Status.FAILED, last_error=result.error)
     return sent
+
+
+def _sms_later(row: SmsMessage, error: str) -> None:
+    gave_up = row.attempts >= SMS_MAX_ATTEMPTS
+    if gave_up:
+        logger.warning("sms %s failed after %d attempts: %s", row.pk, row.attempts, error)
+    status = SmsMessage.Status.FAILED if gave_up else SmsMessage.Status.PENDING
+    _record_sms(row, status, last_error=error[:2000])
+
+
+def _record_sms(row: SmsMessage, status: str, **fields: Any) -> int:
+    """Write the outcome of a claimed row, unless another worker has reclaimed it since."""
+    # A code stays valid for minutes after its SMS went out: whoever reads this table (the
+    # admin, a backup) must not find it there. Nothing needs the row's text once it is done.
+    if status != SmsMessage.Status.PENDING and row.kind.startswith(ONE_TIME_CODE_KIND_PREFIX):
+        fields["text"] = mask_codes(row.text)
+    now = timezone.now()
+    return SmsMessage.objects.filter(
+        pk=row.pk, status=SmsMessage.Status.SENDING, lease_until=row.lease_until
+    ).update(status=status, lease_until=None, updated_at=now, **fields)
+
+
+def mask_codes(text: str) -> str:
+    """`text` with every run of 4 or more digits replaced by as many `•`."""
+    return _CODE_DIGITS.sub(lambda match: "•" * len(match[0]), text)
 
 
 # The Celery tasks of delivery live beside their work, so that `outbox` can publish them
@@ -326,5 +348,5 @@ def deliver_pushes_task(ids: list[str]) -> int:
 
 @shared_task(name="notifications.tasks.deliver_sms", acks_late=True, ignore_result=True)
 def deliver_sms_task(ids: list[str]) -> int:
-    """Send the given SMS fallback rows now (those still due); returns how many were sent."""
+    """Send the given SMS rows now (those still due); returns how many were sent."""
     return deliver_sms(list(ids))

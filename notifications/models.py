@@ -160,11 +160,13 @@ class NotificationTemplate(models.Model):
 
 
 class SmsMessage(UUIDModel):
-    """Outbox row of one SMS fallback, and the record the per-phone rate limit counts.
+    """Outbox row of one SMS: a notification's fallback (the record its per-phone rate
+    limit counts), a one-time code or a security notice (`outbox.queue_sms`).
 
     Written in the transaction of the change (like `PushMessage`); sent after commit by a
-    worker, or by the beat sweep when publishing failed. Rows over the limit are kept as
-    `suppressed`, so staff can see what was not sent and why.
+    worker, or by the beat sweep when publishing failed. Fallbacks over the limit are kept
+    as `suppressed`, so staff can see what was not sent and why. A one-time code's digits
+    are masked once its row is done with.
     """
 
     class Status(models.TextChoices):

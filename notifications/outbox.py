@@ -1,7 +1,8 @@
 """The way in for every other app: `notify()` writes the inbox row and the outbox rows.
 
-Pushes are sent after commit, by a Celery task, never inside the caller's transaction. If
-publishing that task fails, the rows stay pending and the beat sweep delivers them.
+Pushes and SMS (`queue_sms` for one-time codes and the like) are sent after commit, by a
+Celery task, never inside the caller's transaction. If publishing that task fails, the rows
+stay pending and the beat sweep delivers them.
 """
 
 from __future__ import annotations
@@ -123,6 +124,21 @@ def queue_sms_fallback(user: Any, kind: str, context: Mapping[str, Any]) -> SmsM
         logger.info("sms fallback for %s suppressed: %d sent in the window", kind, recent)
     else:
         transaction.on_commit(partial(publish_sms, [str(row.pk)]), robust=True)
+    return row
+
+
+def queue_sms(phone: str, text: str, *, kind: str, user: Any = None) -> SmsMessage:
+    """Queue one SMS that is not a notification fallback (a one-time code, a security notice):
+    no per-phone suppression, sent after commit by a worker (or the sweep). Call inside a
+    transaction.
+
+    Rows whose `kind` starts with `otp.` have their digits masked once done with (see
+    `notifications.delivery`).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("queue_sms() must be called inside transaction.atomic()")
+    row = SmsMessage.objects.create(user=user, phone=phone, kind=kind, text=text)
+    transaction.on_commit(partial(publish_sms, [str(row.pk)]), robust=True)
     return row
 
 

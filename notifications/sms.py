@@ -6,12 +6,15 @@ backend chosen by `settings.SMS_BACKEND`:
 - `log` (default): writes the message to the log and reports it sent (development).
 - `memory`: keeps messages in a module-level list for tests (`memory_outbox()`,
   `reset_memory_backend()`).
+- `http`: POSTs `{"to", "text", "sender"}` as JSON with a bearer token to `SMS_HTTP_URL` (a
+  provider's gateway, or `notifications.fake_sms` locally), retrying a 429, a 5xx or a
+  network error a few times within the call (`SMS_HTTP_RETRIES`).
 
-A real provider is one more backend: an object with `send(OutgoingSms) -> SmsResult`,
+Another provider is one more backend: an object with `send(OutgoingSms) -> SmsResult`,
 registered in `BACKENDS` under the name `SMS_BACKEND` selects. It must not raise for a
-delivery problem (answer a `failed` result instead), and, like every outbound call, it is
-called with no database transaction open. Texts come from the notification templates
-(`notifications.messages.render_sms`).
+delivery problem (answer a `failed` or `retry` result instead), and, like every outbound call,
+it is called with no database transaction open. Texts come from the notification templates
+(`notifications.messages.render_sms`) or from `notifications.outbox.queue_sms` callers.
 
 Segment sizes: a text entirely in the GSM 03.38 alphabet is sent in GSM-7, 160 characters in
 one SMS or 153 per segment of a longer one (the rest of each segment carries the header that
@@ -26,10 +29,12 @@ import enum
 import logging
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,6 +62,8 @@ class SmsOutcome(enum.StrEnum):
     SENT = "sent"
     # Refused before or by the provider (bad number, empty text); retrying cannot help.
     FAILED = "failed"
+    # Temporarily failed (gateway down, overloaded, unreachable); a later attempt may succeed.
+    RETRY = "retry"
 
 
 @dataclass(frozen=True)
@@ -203,8 +210,86 @@ class MemoryBackend:
             self._sent.clear()
 
 
+# Waits between tries within one call: 0.5 s, 1 s, 2 s…, or the gateway's Retry-After; never
+# longer than the cap, since the worker holds its whole batch while it waits.
+HTTP_BACKOFF_BASE_SECONDS = 0.5
+HTTP_MAX_WAIT_SECONDS = 5.0
+# Tests patch this so that retries do not wait.
+_sleep = time.sleep
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The gateway's Retry-After in seconds when it is a number (an HTTP date is ignored)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+class HttpBackend:
+    """Sends through an HTTP gateway: POST JSON `{to, text, sender}` with a bearer token.
+
+    2xx is sent (the answer's `id` is the message id); a 429, a 5xx or a network error is
+    tried again `SMS_HTTP_RETRIES` more times and is then a `retry` result, for the outbox
+    to send later; any other answer is a refusal (`failed`).
+    """
+
+    def send(self, message: OutgoingSms) -> SmsResult:
+        url, token = settings.SMS_HTTP_URL, settings.SMS_HTTP_TOKEN
+        if not url or not token:
+            raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_HTTP_URL and SMS_HTTP_TOKEN")
+        payload = {"to": message.phone, "text": message.text, "sender": settings.SMS_SENDER}
+        headers = {"Authorization": f"Bearer {token}"}
+        tries = 1 + max(int(settings.SMS_HTTP_RETRIES), 0)
+        error = ""
+        with httpx.Client(timeout=float(settings.SMS_HTTP_TIMEOUT)) as client:
+            for attempt in range(tries):
+                retry_after = None
+                try:
+                    response = client.post(url, json=payload, headers=headers)
+                except httpx.RequestError as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                else:
+                    if response.is_success:
+                        return self._result(message, SmsOutcome.SENT, message_id=_id_of(response))
+                    error = f"HTTP {response.status_code}: {response.text[:200]}"
+                    if response.status_code != 429 and response.status_code < 500:
+                        return self._result(message, SmsOutcome.FAILED, error=error)
+                    retry_after = _retry_after(response)
+                if attempt + 1 < tries:
+                    backoff = HTTP_BACKOFF_BASE_SECONDS * 2**attempt
+                    _sleep(min(max(backoff, retry_after or 0.0), HTTP_MAX_WAIT_SECONDS))
+        logger.warning(
+            "sms to %s not sent after %d tries: %s", _masked(message.phone), tries, error
+        )
+        return self._result(message, SmsOutcome.RETRY, error=error)
+
+    @staticmethod
+    def _result(
+        message: OutgoingSms, outcome: SmsOutcome, *, message_id: str = "", error: str = ""
+    ) -> SmsResult:
+        return SmsResult(
+            outcome,
+            message.text,
+            message.encoding,
+            message.segments,
+            message_id=message_id,
+            error=error,
+        )
+
+
+def _id_of(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message_id = body.get("id") if isinstance(body, dict) else None
+    return "" if message_id is None else str(message_id)
+
+
 _memory = MemoryBackend()
-BACKENDS: dict[str, SmsBackend] = {"log": LogBackend(), "memory": _memory}
+BACKENDS: dict[str, SmsBackend] = {"log": LogBackend(), "memory": _memory, "http": HttpBackend()}
 
 
 def memory_outbox() -> list[OutgoingSms]:

@@ -66,11 +66,21 @@ def _with_refs(dossiers: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
     )
 
 
+def applicant_sees(dossier: ServiceRequest, user: Any) -> bool:
+    """Whether the applicant's account sees `dossier`: always one it filed itself; one filed
+    for its phone at a public office only once the account has proven it holds the phone
+    (a code sent to it succeeded). Until then the account may belong to someone who
+    registered a neighbour's number; the dossier waits for whoever proves the phone."""
+    return dossier.submitted_by_id is None or user.phone_verified_at is not None
+
+
 def requests_visible_to(user) -> QuerySet[ServiceRequest]:  # type: ignore[no-untyped-def]
-    """Dossiers the user filed or that were filed for them, those the user filed for someone
-    else (assisted submission), plus those the user may act on as staff
-    (`requests_actionable_by`)."""
-    own = Q(applicant=user) | Q(submitted_by=user)
+    """Dossiers the user filed or that were filed for them (`applicant_sees`), those the
+    user filed for someone else (assisted submission), plus those the user may act on as
+    staff (`requests_actionable_by`)."""
+    own = Q(submitted_by=user) | Q(applicant=user, submitted_by__isnull=True)
+    if getattr(user, "phone_verified_at", None) is not None:
+        own |= Q(applicant=user)
     return _with_refs(cases_visible_to(user, ServiceRequest.objects.all(), own=own))
 
 

@@ -9,6 +9,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import otp
 from accounts.models import User
 from common.api.mixins import LanguageCodeField
 from common.i18n import DEFAULT_LANGUAGE
@@ -49,9 +50,35 @@ class NewPasswordField(StrictCharField):
         super().__init__(**kwargs)
 
 
+class OtpField(serializers.RegexField):
+    """A one-time code as typed: 6 digits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", _("The 6-digit code received by SMS (`POST auth/otp/`)."))
+        super().__init__(r"^\d{6}$", max_length=otp.CODE_DIGITS, **kwargs)
+        self.error_messages["invalid"] = _("Enter the 6 digits of the code.")
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 def clean_full_name(value: str) -> str:
     # Phones may send decomposed Vietnamese (NFD); store one form so search and sorting agree.
     return squash_spaces(unicodedata.normalize("NFC", value))
+
+
+class OtpRequestSerializer(serializers.Serializer):
+    phone = PhoneField(help_text=_("Where the code goes; for `change_phone` the new number."))
+    purpose = serializers.ChoiceField(choices=otp.Purpose.choices)
+
+
+class OtpIssuedSerializer(serializers.Serializer):
+    expires_in = serializers.IntegerField(help_text=_("Seconds the code stays valid."))
+    resend_after = serializers.IntegerField(
+        help_text=_("Seconds before another code may be asked for this phone.")
+    )
 
 
 class RegistrationSerializer(serializers.Serializer):
@@ -59,6 +86,7 @@ class RegistrationSerializer(serializers.Serializer):
     password = NewPasswordField()
     full_name = StrictCharField(max_length=150)
     preferred_language = LanguageCodeField(default=DEFAULT_LANGUAGE, required=False)
+    otp = OtpField(help_text=_("A code of purpose `register` sent to `phone`."))
 
     def validate_full_name(self, value: str) -> str:
         return clean_full_name(value)
@@ -80,9 +108,10 @@ class ClaimStartSerializer(serializers.Serializer):
 
 class ClaimConfirmSerializer(serializers.Serializer):
     phone = PhoneField()
-    code = StrictCharField(
-        min_length=6, max_length=6, help_text=_("The 6-digit code received by SMS.")
+    otp = OtpField(
+        required=False, help_text=_("A code of purpose `claim` (`POST auth/otp/` or auth/claim/).")
     )
+    code = OtpField(required=False, help_text=_("The same code under its older name."))
     password = NewPasswordField()
     full_name = StrictCharField(
         max_length=150, required=False, help_text=_("Replaces the name the officer typed.")
@@ -90,6 +119,62 @@ class ClaimConfirmSerializer(serializers.Serializer):
 
     def validate_full_name(self, value: str) -> str:
         return clean_full_name(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Errors about the code name the field the client used.
+        field_name = "code" if "code" in attrs and "otp" not in attrs else "otp"
+        value = attrs.pop("otp", None) or attrs.pop("code", None)
+        attrs.pop("code", None)
+        if value is None:
+            message = str(_("This field is required."))
+            raise serializers.ValidationError(
+                {"otp": [serializers.ErrorDetail(message, code="required")]}
+            )
+        return {**attrs, "code": value, "code_field": field_name}
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    phone = PhoneField()
+    otp = OtpField(help_text=_("A code of purpose `reset_password` sent to `phone`."))
+    new_password = NewPasswordField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = PasswordField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    new_password = NewPasswordField()
+    refresh = StrictCharField(
+        write_only=True,
+        required=False,
+        help_text=_("This app's own refresh token, kept valid; every other one is revoked."),
+    )
+
+    def validate_refresh(self, value: str) -> RefreshToken:
+        return _own_refresh_token(value)
+
+
+class PhoneChangeSerializer(serializers.Serializer):
+    password = PasswordField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    new_phone = PhoneField()
+    otp = OtpField(help_text=_("A code of purpose `change_phone` sent to `new_phone`."))
+    refresh = StrictCharField(
+        write_only=True,
+        required=False,
+        help_text=_("This app's own refresh token, kept valid; every other one is revoked."),
+    )
+
+    def validate_refresh(self, value: str) -> RefreshToken:
+        return _own_refresh_token(value)
+
+
+class PhoneVerifySerializer(serializers.Serializer):
+    otp = OtpField(help_text=_("A code of purpose `verify_phone` sent to the account's phone."))
+
+
+def _own_refresh_token(value: str) -> RefreshToken:
+    try:
+        return RefreshToken(value)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise serializers.ValidationError(str(exc), code="token_not_valid") from exc
 
 
 class HomeCommuneSerializer(serializers.Serializer):
@@ -110,6 +195,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "preferred_language",
             "administrative_unit",
             "is_staff",
+            "phone_verified_at",
         )
         read_only_fields = fields
 

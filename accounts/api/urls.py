@@ -3,7 +3,12 @@ from django.urls import path
 from accounts.api import views
 
 urlpatterns = [
+    path("auth/otp/", views.OtpView.as_view(), name="auth-otp"),
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/password/reset/", views.PasswordResetView.as_view(), name="auth-password-reset"),
+    path("auth/password/change/", views.PasswordChangeView.as_view(), name="auth-password-change"),
+    path("auth/phone/change/", views.PhoneChangeView.as_view(), name="auth-phone-change"),
+    path("auth/phone/verify/", views.PhoneVerifyView.as_view(), name="auth-phone-verify"),
     path("auth/claim/", views.ClaimStartView.as_view(), name="auth-claim"),
     path("auth/claim/confirm/", views.ClaimConfirmView.as_view(), name="auth-claim-confirm"),
     path("auth/token/", views.PhoneTokenObtainPairView.as_view(), name="auth-token"),

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from accounts import actions
+from accounts import actions, otp
 from accounts.api import serializers as s
 from accounts.models import User
 from common.api.idempotency import idempotent
@@ -21,6 +21,7 @@ from common.api.openapi import ErrorResponse409
 from common.api.throttling import (
     ClaimThrottle,
     GenerousAnonRateThrottle,
+    OtpAddressThrottle,
     PhoneRateThrottle,
     RegisterThrottle,
     UserWriteThrottle,
@@ -30,10 +31,55 @@ THROTTLED = OpenApiResponse(ErrorResponse429Serializer, description="Too many at
 BAD_CREDENTIALS = OpenApiResponse(
     ErrorResponse401Serializer, description="Wrong phone or password, or an inactive account."
 )
+TOO_MANY_CODES = OpenApiResponse(
+    ErrorResponse429Serializer,
+    description=(
+        "`too_many_codes`: a code went to this phone less than a minute ago, or five in the "
+        "last hour (`Retry-After` says when to ask again); or too many requests from this "
+        "address."
+    ),
+)
+INVALID_CODE = (
+    "`invalid_code` on the code's field: wrong, expired, already used, of another purpose, "
+    "or burnt by 5 wrong guesses (the same answer when the phone has no account)."
+)
 BAD_TOKEN = OpenApiResponse(
     ErrorResponse401Serializer,
     description="The refresh token is invalid, expired, already used, or its user is inactive.",
 )
+
+
+class OtpView(LanguageMixin, APIView):
+    # No authentication: registering and resetting a password happen signed out.
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (GenerousAnonRateThrottle, OtpAddressThrottle)
+
+    @extend_schema(
+        summary="Send a one-time code by SMS",
+        description=(
+            "A 6-digit code for one `purpose`, valid for 5 minutes, once, 5 guesses. It is "
+            "sent only where the purpose applies (`register`: no account yet; "
+            "`reset_password`, `delete_account`: an account; `claim`: an account opened at a "
+            "public office; `change_phone`: a number with no account; `verify_phone`: an "
+            "account whose phone is not verified yet), but the answer is the same either way. "
+            "In the account's language, else the request's."
+        ),
+        tags=["auth"],
+        request=s.OtpRequestSerializer,
+        responses={202: s.OtpIssuedSerializer, 429: TOO_MANY_CODES},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.OtpRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issued = otp.issue_code(**serializer.validated_data, language=self.get_language())
+        return _issued(issued)
+
+
+def _issued(issued: otp.Issued) -> Response:
+    body = {"expires_in": issued.expires_in, "resend_after": issued.resend_after}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class RegisterView(LanguageMixin, APIView):
@@ -50,16 +96,22 @@ class RegisterView(LanguageMixin, APIView):
             201: s.AccountSerializer,
             409: OpenApiResponse(
                 ErrorResponse409,
-                description="`phone_taken`: this phone number already has an account.",
+                description=(
+                    "`phone_taken`: this phone number already has an account; "
+                    "`account_requires_claim`: an account was opened for it at a public "
+                    "office. The code stays usable."
+                ),
             ),
             429: THROTTLED,
         },
+        description=f"Needs a code of purpose `register` sent to the phone. {INVALID_CODE}",
     )
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = s.RegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = actions.register_citizen(**serializer.validated_data)
+        data = dict(serializer.validated_data)
+        user = actions.register_citizen(otp_code=data.pop("otp"), **data)
         return Response(s.AccountSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -86,19 +138,20 @@ class ClaimStartView(LanguageMixin, APIView):
     @extend_schema(
         summary="Ask for a code to claim an account opened at a public office",
         description=(
-            "When an officer filed a dossier for this phone (assisted submission), a 6-digit "
-            "code valid for 10 minutes is sent to it by SMS. The answer is 202 whether or not "
-            "such an account exists."
+            "The same as `POST auth/otp/` with purpose `claim`: when an officer filed a "
+            "dossier for this phone (assisted submission), a 6-digit code valid for 5 minutes "
+            "is sent to it by SMS. The answer is 202 whether or not such an account exists."
         ),
         tags=["auth"],
         request=s.ClaimStartSerializer,
-        responses={202: None, 429: THROTTLED},
+        responses={202: s.OtpIssuedSerializer, 429: TOO_MANY_CODES},
     )
     def post(self, request: Request) -> Response:
         serializer = s.ClaimStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        actions.start_claim(**serializer.validated_data)
-        return Response(status=status.HTTP_202_ACCEPTED)
+        return _issued(
+            actions.start_claim(**serializer.validated_data, language=self.get_language())
+        )
 
 
 class ClaimConfirmView(LanguageMixin, APIView):
@@ -110,9 +163,9 @@ class ClaimConfirmView(LanguageMixin, APIView):
     @extend_schema(
         summary="Claim an account with the SMS code and choose a password",
         description=(
-            "Verifies the latest code sent to the phone, sets the password and logs in. "
-            "`invalid_code` on `code` for a wrong, expired or used code, after 5 wrong "
-            "guesses, and also for a phone with no account to claim."
+            "Verifies the latest `claim` code sent to the phone (in `otp`, or `code` as "
+            "before), sets the password, verifies the phone and logs in. "
+            f"{INVALID_CODE}"
         ),
         tags=["auth"],
         request=s.ClaimConfirmSerializer,
@@ -123,6 +176,120 @@ class ClaimConfirmView(LanguageMixin, APIView):
         serializer.is_valid(raise_exception=True)
         access, refresh = actions.confirm_claim(**serializer.validated_data)
         return Response({"access": access, "refresh": refresh})
+
+
+class PasswordResetView(LanguageMixin, APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    # Keyed on the phone like login; each code also dies after 5 wrong guesses.
+    throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
+
+    @extend_schema(
+        summary="Reset a forgotten password with an SMS code",
+        description=(
+            "Needs a code of purpose `reset_password`. Every session of the account ends: "
+            f"its refresh tokens are refused from now on. {INVALID_CODE}"
+        ),
+        tags=["auth"],
+        request=s.PasswordResetSerializer,
+        responses={204: None, 429: THROTTLED},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        actions.reset_password(
+            phone=data["phone"], otp_code=data["otp"], new_password=data["new_password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(LanguageMixin, APIView):
+    throttle_classes = (UserWriteThrottle,)
+
+    @extend_schema(
+        summary="Change my password",
+        description=(
+            "`wrong_password` on `old_password`. Every other session ends; send this app's "
+            "refresh token in `refresh` to keep it (otherwise log in again)."
+        ),
+        tags=["auth"],
+        request=s.PasswordChangeSerializer,
+        responses={204: None},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        actions.change_password(
+            cast(User, request.user),
+            old_password=data["old_password"],
+            new_password=data["new_password"],
+            keep_refresh=data.get("refresh"),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhoneChangeView(LanguageMixin, APIView):
+    throttle_classes = (UserWriteThrottle,)
+
+    @extend_schema(
+        summary="Move my account to another phone number",
+        description=(
+            "Needs my password and a code of purpose `change_phone` sent to the new number. "
+            "The old number is told by SMS; every other session ends (send this app's "
+            "refresh token in `refresh` to keep it). `wrong_password` on `password`; "
+            f"{INVALID_CODE}"
+        ),
+        tags=["auth"],
+        request=s.PhoneChangeSerializer,
+        responses={
+            200: s.AccountSerializer,
+            409: OpenApiResponse(
+                ErrorResponse409,
+                description="`phone_taken`: the new number has an account (the code stays usable).",
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.PhoneChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = actions.change_phone(
+            cast(User, request.user),
+            password=data["password"],
+            new_phone=data["new_phone"],
+            otp_code=data["otp"],
+            keep_refresh=data.get("refresh"),
+        )
+        return Response(s.AccountSerializer(user).data)
+
+
+class PhoneVerifyView(LanguageMixin, APIView):
+    throttle_classes = (UserWriteThrottle,)
+
+    @extend_schema(
+        summary="Verify my phone number",
+        description=(
+            "For accounts from before codes existed: a code of purpose `verify_phone` sent "
+            "to my phone proves I hold it; dossiers an officer filed for it then show. "
+            f"{INVALID_CODE}"
+        ),
+        tags=["auth"],
+        request=s.PhoneVerifySerializer,
+        responses={200: s.AccountSerializer},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.PhoneVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = actions.verify_phone(
+            cast(User, request.user), otp_code=serializer.validated_data["otp"]
+        )
+        return Response(s.AccountSerializer(user).data)
 
 
 class TokenRefreshView(LanguageMixin, APIView):

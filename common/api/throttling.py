@@ -67,3 +67,13 @@ class ClaimThrottle(PhoneRateThrottle):
     """Claim codes sent per phone: each one is an SMS, and each allows a few guesses."""
 
     scope = "claim"
+
+
+class OtpAddressThrottle(SimpleRateThrottle):
+    """One-time codes asked from one address, whatever the phones: each is an SMS we pay
+    for. Per phone the codes themselves are limited (`accounts.otp`)."""
+
+    scope = "otp"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -26,6 +26,7 @@ from services.models import (
     ServiceRequestEvent,
     ServiceRequestRating,
 )
+from services.selectors import applicant_sees
 
 Status = ServiceRequest.Status
 OPEN_STATES = ServiceRequest.OPEN
@@ -228,6 +229,7 @@ DOSSIERS = Workflow(
     ratings=RATINGS,
     attachments=ATTACHMENTS,
     lock_related=("service", "agency"),
+    owner_sees=applicant_sees,
 )
 
 

@@ -33,3 +33,11 @@ def assert_error(response, status: int, code: str, attr: str | None = None) -> d
     pairs = {(e["code"], e["attr"]) for e in body["errors"]}
     assert (code, attr) in pairs, body
     return body
+
+
+def register_code(phone: str, purpose: str = "register") -> str:
+    """A fresh one-time code for `phone`, as its SMS would carry it."""
+    from accounts import otp
+    from common.phones import normalize_phone
+
+    return otp.issue_code(normalize_phone(phone) or phone, purpose, language="vi").code

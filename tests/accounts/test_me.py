@@ -22,6 +22,7 @@ def test_me_shows_my_profile(citizen_a, django_assert_num_queries):
         "preferred_language": "vi",
         "administrative_unit": {"code": 2266, "name": "Xã Lâm Bình", "level": "commune"},
         "is_staff": False,
+        "phone_verified_at": None,
     }
 
 
@@ -55,6 +56,7 @@ def test_patch_me_changes_name_language_and_commune(citizen_a, world):
         "preferred_language": "tyz",
         "administrative_unit": {"code": 2269, "name": "Xã Thượng Lâm", "level": "commune"},
         "is_staff": False,
+        "phone_verified_at": None,
     }
     citizen_a.refresh_from_db()
     assert citizen_a.full_name == "Hoàng Thị Mai Anh"

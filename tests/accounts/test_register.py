@@ -4,8 +4,8 @@ import pytest
 from django.db import IntegrityError
 
 from accounts import actions
-from accounts.models import User
-from tests.accounts.helpers import assert_error
+from accounts.models import OneTimeCode, User
+from tests.accounts.helpers import assert_error, register_code
 from tests.factories import PASSWORD
 
 URL = "/api/v1/auth/register/"
@@ -18,12 +18,19 @@ def body(**overrides):
     return data
 
 
+def signup(**overrides):
+    """A body with a valid `register` code for its phone, as the SMS would carry it."""
+    data = body(**overrides)
+    return {**data, "otp": register_code(data["phone"])}
+
+
 @pytest.mark.django_db
 def test_register_creates_a_citizen_and_returns_it_without_password(api):
-    response = api.post(URL, body(full_name="  Lò   Thị Xuân "), format="json")
+    response = api.post(URL, signup(full_name="  Lò   Thị Xuân "), format="json")
 
     assert response.status_code == 201, response.content
     user = User.objects.get()
+    assert user.phone_verified_at is not None
     assert response.json() == {
         "id": str(user.id),
         "phone": "+84912345678",
@@ -31,6 +38,7 @@ def test_register_creates_a_citizen_and_returns_it_without_password(api):
         "preferred_language": "vi",
         "administrative_unit": None,
         "is_staff": False,
+        "phone_verified_at": user.phone_verified_at.astimezone().isoformat(),
     }
     assert user.phone == "+84912345678"
     assert user.full_name == "Lò Thị Xuân"
@@ -44,7 +52,7 @@ def test_register_creates_a_citizen_and_returns_it_without_password(api):
     ["0912 345 678", "+84 912 345 678", "84912345678", "0912-345-678", "(+84) 912.345.678"],
 )
 def test_register_normalises_the_phone_to_e164(api, typed):
-    response = api.post(URL, body(phone=typed), format="json")
+    response = api.post(URL, signup(phone=typed), format="json")
 
     assert response.status_code == 201, response.content
     assert response.json()["phone"] == "+84912345678"
@@ -53,7 +61,7 @@ def test_register_normalises_the_phone_to_e164(api, typed):
 
 @pytest.mark.django_db
 def test_register_keeps_a_chosen_language(api):
-    response = api.post(URL, body(preferred_language="hmn"), format="json")
+    response = api.post(URL, signup(preferred_language="hmn"), format="json")
 
     assert response.status_code == 201
     assert response.json()["preferred_language"] == "hmn"
@@ -64,7 +72,7 @@ def test_register_keeps_a_chosen_language(api):
 def test_register_stores_names_in_composed_unicode(api):
     decomposed = "Lo\u0300 Thi\u0323 Xua\u0302n"
 
-    response = api.post(URL, body(full_name=decomposed), format="json")
+    response = api.post(URL, signup(full_name=decomposed), format="json")
 
     assert response.status_code == 201
     assert User.objects.get().full_name == "Lò Thị Xuân"
@@ -87,6 +95,7 @@ def test_register_needs_phone_password_and_name(api):
         ("required", "phone"),
         ("required", "password"),
         ("required", "full_name"),
+        ("required", "otp"),
     }
 
 
@@ -141,45 +150,61 @@ def test_register_rejects_an_invalid_phone(api, phone):
     ],
 )
 def test_register_rejects_a_weak_password(api, password, code):
-    response = api.post(URL, body(password=password), format="json")
+    response = api.post(URL, body(password=password, otp="123456"), format="json")
 
     assert_error(response, 400, code, "password")
     assert not User.objects.exists()
 
 
 @pytest.mark.django_db
-def test_register_an_already_registered_phone_is_a_conflict(api):
-    assert api.post(URL, body(phone="0912345678"), format="json").status_code == 201
+def test_register_an_already_registered_phone_gets_no_code_and_changes_nothing(api):
+    assert api.post(URL, signup(phone="0912345678"), format="json").status_code == 201
+    OneTimeCode.objects.update(created_at=OneTimeCode.objects.get().created_at.replace(year=2020))
 
-    response = api.post(URL, body(phone="+84 912 345 678", full_name="Kẻ Mạo Danh"), format="json")
+    # Asking works as for any phone, but no code goes to a phone that has an account.
+    guessed = {**signup(phone="+84 912 345 678", full_name="Kẻ Mạo Danh"), "otp": "123456"}
+    response = api.post(URL, guessed, format="json")
 
-    assert_error(response, 409, "phone_taken")
+    assert_error(response, 400, "invalid_code", "otp")
     assert User.objects.filter(phone="+84912345678").count() == 1
     assert User.objects.get().full_name == "Lò Thị Xuân"
 
 
-def test_register_a_persona_phone_in_local_format_is_a_conflict(api, citizen_a):
-    response = api.post(URL, body(phone="0900 000 001"), format="json")
+def test_register_a_persona_phone_in_local_format_is_refused(api, citizen_a):
+    response = api.post(URL, signup(phone="0900 000 001"), format="json")
 
-    assert_error(response, 409, "phone_taken")
+    assert_error(response, 400, "invalid_code", "otp")
     assert User.objects.filter(phone="+84900000001").count() == 1
     citizen_a.refresh_from_db()
     assert citizen_a.check_password(PASSWORD)
 
 
+@pytest.mark.django_db
+def test_a_phone_registered_after_its_code_was_sent_is_a_conflict_that_keeps_the_code(api):
+    data = signup(phone="0912345678")
+    User.objects.create_user(phone="0912345678", password=STRONG, full_name="Nhanh Tay")
+
+    assert_error(api.post(URL, data, format="json"), 409, "phone_taken")
+
+    assert OneTimeCode.objects.get().used_at is None
+
+
 def test_register_bad_body_answers_400_before_the_conflict(api, citizen_a):
-    response = api.post(URL, body(phone="0900000001", password="123"), format="json")
+    response = api.post(URL, body(phone="0900000001", password="123", otp="123456"), format="json")
 
     assert_error(response, 400, "password_too_short", "password")
 
 
 @pytest.mark.django_db
 def test_register_citizen_turns_a_lost_race_on_the_phone_into_a_conflict():
-    actions.register_citizen(phone="0912345678", password=STRONG, full_name="A")
+    code = register_code("0912345678")
+    User.objects.create_user(phone="0912345678", password=STRONG, full_name="A")
 
     # The unique index, not a pre-check, decides; the outer transaction stays usable.
     with pytest.raises(actions.PhoneTaken):
-        actions.register_citizen(phone="+84912345678", password=STRONG, full_name="B")
+        actions.register_citizen(
+            phone="+84912345678", password=STRONG, full_name="B", otp_code=code
+        )
     assert User.objects.count() == 1
 
 
@@ -189,7 +214,9 @@ def test_register_citizen_does_not_hide_other_integrity_errors():
         mock.patch.object(User.objects, "create_user", side_effect=IntegrityError("other")),
         pytest.raises(IntegrityError),
     ):
-        actions.register_citizen(phone="0912345678", password=STRONG, full_name="A")
+        actions.register_citizen(
+            phone="0912345678", password=STRONG, full_name="A", otp_code=register_code("0912345678")
+        )
 
 
 @pytest.mark.django_db
@@ -202,7 +229,7 @@ def test_register_is_throttled_per_phone(api):
 
     assert_error(response, 429, "throttled")
     assert int(response.headers["Retry-After"]) > 0
-    other = api.post(URL, body(phone="0912345679"), format="json")
+    other = api.post(URL, signup(phone="0912345679"), format="json")
     assert other.status_code == 201, other.content
 
 
@@ -210,4 +237,4 @@ def test_register_is_throttled_per_phone(api):
 def test_register_ignores_a_stale_authorization_header(api):
     api.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")
 
-    assert api.post(URL, body(), format="json").status_code == 201
+    assert api.post(URL, signup(), format="json").status_code == 201

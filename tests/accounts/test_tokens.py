@@ -216,7 +216,7 @@ def test_logout_needs_authentication(api, citizen_a):
 def test_logout_unregisters_the_given_device(citizen_a):
     refresh = str(RefreshToken.for_user(citizen_a))
 
-    with mock.patch("notifications.actions.unregister_device") as unregister:
+    with mock.patch("accounts.actions.unregister_device") as unregister:
         response = client_for(citizen_a).post(
             LOGOUT, {"refresh": refresh, "device_token": "fcm-token-1"}, format="json"
         )
@@ -229,7 +229,7 @@ def test_logout_unregisters_the_given_device(citizen_a):
 def test_logout_without_device_token_leaves_devices_alone(citizen_a):
     refresh = str(RefreshToken.for_user(citizen_a))
 
-    with mock.patch("notifications.actions.unregister_device") as unregister:
+    with mock.patch("accounts.actions.unregister_device") as unregister:
         response = client_for(citizen_a).post(LOGOUT, {"refresh": refresh}, format="json")
 
     assert response.status_code == 204

@@ -24,6 +24,7 @@ from common.api.compression import (
 )
 from services.actions import submit_request
 from tests import factories as f
+from tests.accounts.helpers import register_code
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +248,12 @@ def test_token_endpoints_are_never_compressed(tiny_threshold, world, citizen_a):
 
     registered = api.post(
         "/api/v1/auth/register/",
-        {"phone": "0912345678", "password": PASSWORD, "full_name": "Lường Thị Hiền"},
+        {
+            "phone": "0912345678",
+            "password": PASSWORD,
+            "full_name": "Lường Thị Hiền",
+            "otp": register_code("0912345678"),
+        },
         **everything,
     )
     assert registered.status_code == 201

@@ -18,7 +18,7 @@ from common.models import IdempotencyRecord
 from common.tasks import purge_idempotency_records
 from notifications.models import Device
 from services.models import ServiceRequest
-from tests.accounts.helpers import assert_error
+from tests.accounts.helpers import assert_error, register_code
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -243,8 +243,9 @@ def test_the_same_request_sent_three_times_creates_one_object(world, citizen_a, 
     url, body, model, client = {
         "requests": (REQUESTS, DOSSIER, ServiceRequest, client_for(citizen_a)),
         "devices": (DEVICES, DEVICE, Device, client_for(citizen_a)),
-        "register": (REGISTER, ACCOUNT, User, api),
+        "register": (REGISTER, None, User, api),
     }[endpoint]
+    body = body or {**ACCOUNT, "otp": register_code(ACCOUNT["phone"])}
     before = model.objects.count()
     key = str(uuid.uuid4())
 
@@ -257,16 +258,18 @@ def test_the_same_request_sent_three_times_creates_one_object(world, citizen_a, 
 
 
 def test_anonymous_registration_is_idempotent(api):
-    first = post(api, REGISTER, ACCOUNT, "signup-1")
-    again = post(api, REGISTER, ACCOUNT, "signup-1")
-    without_key = post(api, REGISTER, ACCOUNT, None)
-    other_body = post(api, REGISTER, {**ACCOUNT, "full_name": "Lò Văn Xuân"}, "signup-1")
+    account = {**ACCOUNT, "otp": register_code(ACCOUNT["phone"])}
+    first = post(api, REGISTER, account, "signup-1")
+    again = post(api, REGISTER, account, "signup-1")
+    without_key = post(api, REGISTER, account, None)
+    other_body = post(api, REGISTER, {**account, "full_name": "Lò Văn Xuân"}, "signup-1")
 
     assert first.status_code == 201
     assert again.status_code == 201
     assert again.json() == first.json()
     assert "password" not in again.json()
-    assert_error(without_key, 409, "phone_taken")
+    # Without the key a retry is a new request: its code is spent, nothing more is made.
+    assert_error(without_key, 400, "invalid_code", "otp")
     assert_error(other_body, 422, "idempotency_key_reused")
     assert User.objects.count() == 1
     record = IdempotencyRecord.objects.get()
@@ -277,8 +280,9 @@ def test_anonymous_registration_is_idempotent(api):
 
 def test_a_stale_token_does_not_change_the_anonymous_namespace(api, citizen_a):
     # Registration ignores Authorization, so a logged-in phone's retry matches its first try.
-    first = post(client_for(citizen_a), REGISTER, ACCOUNT, "signup-1")
-    again = post(api, REGISTER, ACCOUNT, "signup-1")
+    account = {**ACCOUNT, "otp": register_code(ACCOUNT["phone"])}
+    first = post(client_for(citizen_a), REGISTER, account, "signup-1")
+    again = post(api, REGISTER, account, "signup-1")
     assert (first.status_code, again.status_code) == (201, 201)
     assert again["Idempotent-Replayed"] == "true"
 

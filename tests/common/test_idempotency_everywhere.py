@@ -26,6 +26,7 @@ from services.models import (
     ServiceRequestRating,
 )
 from tests import file_samples as samples
+from tests.accounts.helpers import register_code
 from tests.conftest import client_for
 from tests.feedback.helpers import category, make_feedback
 
@@ -87,7 +88,12 @@ def _finished_upload(user, data, filename):
 
 
 def register(ctx):
-    body = {"phone": "0912 345 678", "password": "Nuong-Rau-2026!", "full_name": "Lò Thị Xuân"}
+    body = {
+        "phone": "0912 345 678",
+        "password": "Nuong-Rau-2026!",
+        "full_name": "Lò Thị Xuân",
+        "otp": register_code("0912 345 678"),
+    }
     return Call(
         ctx["anonymous"],
         "POST",

@@ -14,7 +14,7 @@ from common.i18n import (
 )
 from common.models import Language
 from services.models import PublicService, ServiceCategory
-from tests.accounts.helpers import assert_error
+from tests.accounts.helpers import assert_error, register_code
 from tests.conftest import client_for
 
 LANGUAGES = "/api/v1/languages/"
@@ -214,7 +214,7 @@ def test_validation_messages_are_vietnamese_by_default_and_english_on_request(ap
 
     details_vi = {e["attr"]: e["detail"] for e in vietnamese["errors"]}
     details_en = {e["attr"]: e["detail"] for e in english["errors"]}
-    assert set(details_vi) == set(details_en) == {"phone", "password", "full_name"}
+    assert set(details_vi) == set(details_en) == {"phone", "password", "full_name", "otp"}
     assert set(details_vi.values()) == {"Trường này là bắt buộc."}
     assert set(details_en.values()) == {"This field is required."}
 
@@ -229,7 +229,12 @@ def test_a_language_without_a_django_catalog_gets_vietnamese_messages(api):
 
 @pytest.mark.django_db
 def test_project_and_password_messages_are_translated(api):
-    weak = {"phone": "0912345678", "password": "12345678", "full_name": "Lò Văn Pánh"}
+    weak = {
+        "phone": "0912345678",
+        "password": "12345678",
+        "full_name": "Lò Văn Pánh",
+        "otp": "123456",
+    }
     vi = assert_error(
         api.post(REGISTER, weak, format="json"), 400, "password_entirely_numeric", "password"
     )
@@ -266,6 +271,7 @@ def test_register_accepts_an_enabled_language_and_refuses_a_disabled_one(api):
     assert_error(refused, 400, "invalid_choice", "preferred_language")
     assert refused.json()["errors"][0]["detail"] == "“km” không phải là một lựa chọn hợp lệ."
 
+    body["otp"] = register_code(body["phone"])
     accepted = api.post(REGISTER, {**body, "preferred_language": "blt"}, format="json")
     assert accepted.status_code == 201, accepted.content
     assert User.objects.get().preferred_language == "blt"

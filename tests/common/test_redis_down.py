@@ -19,6 +19,7 @@ from config.celery import app as celery_app
 from notifications import delivery, push
 from notifications.models import Device, PushMessage
 from services.models import ServiceRequest
+from tests.accounts.helpers import register_code
 from tests.conftest import client_for
 from tests.factories import PASSWORD
 
@@ -178,7 +179,12 @@ def test_every_api_call_succeeds_after_redis_dies(
     assert refreshed.status_code == 200
     registered = api.post(
         "/api/v1/auth/register/",
-        {"phone": "0912 345 678", "password": "Nuong-Rau-2026!", "full_name": "Lò Thị Xuân"},
+        {
+            "phone": "0912 345 678",
+            "password": "Nuong-Rau-2026!",
+            "full_name": "Lò Thị Xuân",
+            "otp": register_code("0912 345 678"),
+        },
         format="json",
     )
     assert registered.status_code == 201, registered.json()

@@ -130,7 +130,7 @@ def test_the_log_backend_logs_with_the_number_masked(settings, caplog):
 
 
 def test_an_unknown_backend_is_a_configuration_error(settings):
-    settings.SMS_BACKEND = "http"
+    settings.SMS_BACKEND = "nope"
     with pytest.raises(ImproperlyConfigured):
         send_sms(PHONE, "x")
 

@@ -1,11 +1,13 @@
 """Assisted submission: an officer files a dossier for a citizen at the counter."""
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from notifications import sms
-from notifications.models import Device, Notification
+from notifications.models import Device, Notification, PushMessage
 from services.models import ServiceRequest
+from tests.accounts.helpers import register_code
 from tests.conftest import client_for
 from tests.services.workflow import FORM
 
@@ -40,30 +42,49 @@ def test_officer_files_for_a_new_citizen_who_gets_an_sms(
     assert applicant.is_claimed is False
     assert not applicant.has_usable_password()
     assert applicant.full_name == "Lường Thị Xuân"
-    assert Notification.objects.filter(
-        user=applicant, kind="service_request.assisted_submitted"
-    ).exists()
+    # Nobody has proven they hold the phone yet: the phone hears of it by SMS, the account
+    # neither sees it nor gets anything in the app until a code for the phone succeeds
+    # (the claim, tests/accounts/test_claim.py).
+    assert not Notification.objects.filter(user=applicant).exists()
     assert callbacks
     sent = sms.memory_outbox()
     assert [m.phone for m in sent] == [E164]
     assert dossier.tracking_code in sent[0].text
-    # Both see it.
-    for user in (applicant, officer_commune):
-        assert client_for(user).get(f"/api/v1/requests/{dossier.pk}/").status_code == 200
-        listed = client_for(user).get("/api/v1/requests/").json()["results"]
-        assert [d["id"] for d in listed] == [str(dossier.pk)]
+    assert client_for(officer_commune).get(f"/api/v1/requests/{dossier.pk}/").status_code == 200
+    assert client_for(applicant).get(f"/api/v1/requests/{dossier.pk}/").status_code == 404
+    assert client_for(applicant).get("/api/v1/requests/").json()["results"] == []
 
 
-def test_existing_account_with_a_device_gets_a_push_not_an_sms(
+def test_a_verified_account_with_a_device_gets_a_push_not_an_sms(
     world, citizen_a, officer_commune, django_capture_on_commit_callbacks
 ):
+    User.objects.filter(pk=citizen_a.pk).update(phone_verified_at=timezone.now())
     Device.objects.create(user=citizen_a, token="t" * 40, platform="android")
     with django_capture_on_commit_callbacks(execute=True):
         response = file_for(officer_commune, applicant_phone=citizen_a.phone)
     assert response.status_code == 201
-    assert ServiceRequest.objects.get().applicant == citizen_a
+    dossier = ServiceRequest.objects.get()
+    assert dossier.applicant == citizen_a
     assert sms.memory_outbox() == []
+    assert PushMessage.objects.filter(device__user=citizen_a).count() == 1
     assert User.objects.filter(phone=citizen_a.phone).count() == 1
+    assert client_for(citizen_a).get(f"/api/v1/requests/{dossier.pk}/").status_code == 200
+
+
+def test_an_unverified_account_of_the_phone_gets_only_the_sms(
+    world, citizen_a, officer_commune, django_capture_on_commit_callbacks
+):
+    # Whoever registered this number before codes existed may not be who holds the phone.
+    Device.objects.create(user=citizen_a, token="t" * 40, platform="android")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_for(officer_commune, applicant_phone=citizen_a.phone)
+    assert response.status_code == 201
+    dossier = ServiceRequest.objects.get()
+    assert dossier.applicant == citizen_a
+    assert [m.phone for m in sms.memory_outbox()] == [citizen_a.phone]
+    assert not PushMessage.objects.exists()
+    assert not Notification.objects.filter(user=citizen_a).exists()
+    assert client_for(citizen_a).get(f"/api/v1/requests/{dossier.pk}/").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -107,10 +128,13 @@ def test_only_staff_of_the_handling_agency_may_file(
 
 def test_registering_an_unclaimed_phone_requires_a_claim(world, officer_commune):
     assert file_for(officer_commune).status_code == 201
+    # A register code does reach the phone (nobody holds the account yet)…
+    code = register_code(PHONE)
     response = client_for(officer_commune).post(
         "/api/v1/auth/register/",
-        {"phone": PHONE, "password": "An0ther#Pass2026", "full_name": "Xuân"},
+        {"phone": PHONE, "password": "An0ther#Pass2026", "full_name": "Xuân", "otp": code},
         format="json",
     )
+    # …but the account waits to be claimed, not registered over.
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "account_requires_claim"
