@@ -9,15 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.fields import get_error_detail
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import otp
+from accounts import otp, sessions
 from accounts.models import User
 from agencies.models import AdministrativeUnit
 from common import audit
@@ -41,16 +38,6 @@ class AccountRequiresClaim(Conflict):
         "verifying the phone."
     )
     default_code = "account_requires_claim"
-
-
-class InvalidRefreshToken(AuthenticationFailed):
-    default_detail = _("Token is invalid or expired")
-    default_code = "token_not_valid"
-
-
-class NoActiveAccount(AuthenticationFailed):
-    default_detail = _("No active account found for the given token.")
-    default_code = "no_active_account"
 
 
 def register_citizen(
@@ -161,19 +148,6 @@ def _check_password(password: str, user: User, field_name: str) -> None:
         raise ValidationError({field_name: get_error_detail(exc)}) from exc
 
 
-def revoke_refresh_tokens(user: User, *, keep: str | None = None) -> int:
-    """Blacklist every refresh token issued to `user` but the one whose `jti` is `keep`;
-    returns how many. Their access tokens run out within minutes."""
-    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-    if keep:
-        outstanding = outstanding.exclude(jti=keep)
-    tokens = list(outstanding)
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
-    )
-    return len(tokens)
-
-
 def reset_password(*, phone: str, otp_code: str, new_password: str) -> None:
     """Set a new password for the account of `phone`, proven by a `reset_password` code;
     ends every session (refresh token) of the account. An unclaimed account is claimed by
@@ -190,7 +164,7 @@ def reset_password(*, phone: str, otp_code: str, new_password: str) -> None:
         account.set_password(new_password)
         account.is_claimed = True
         account.save(update_fields=["password", "is_claimed", "updated_at"])
-        revoke_refresh_tokens(account)
+        sessions.end_all_sessions(account, reason="password_reset")
         audit.record(account, "reset_password", account)
 
     otp.use_code(normalized, otp.Purpose.RESET_PASSWORD, otp_code, reset)
@@ -206,11 +180,11 @@ def change_password(
             {"old_password": [_("The current password is wrong.")]}, code="wrong_password"
         )
     _check_password(new_password, user, "new_password")
-    keep = _own_jti(user, keep_refresh)
+    keep = _own_session(user, keep_refresh)
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
-        revoke_refresh_tokens(user, keep=keep)
+        sessions.end_all_sessions(user, keep=keep, reason="password_change")
         audit.record(user, "change_password", user)
 
 
@@ -230,7 +204,7 @@ def change_phone(
     normalized = normalize_phone(new_phone)
     if normalized is None:
         raise InvalidInput({"new_phone": [_("Enter a valid phone number.")]}, code="invalid_phone")
-    keep = _own_jti(user, keep_refresh)
+    keep = _own_session(user, keep_refresh)
     old_phone = user.phone
 
     def move() -> User:
@@ -243,7 +217,7 @@ def change_phone(
                 account.save(update_fields=["phone", "updated_at"])
         except IntegrityError:
             raise PhoneTaken() from None
-        revoke_refresh_tokens(account, keep=keep)
+        sessions.end_all_sessions(account, keep=keep, reason="phone_change")
         queue_sms(
             old_phone,
             _phone_changed_text(account),
@@ -266,14 +240,20 @@ def verify_phone(user: User, *, otp_code: str) -> User:
     return user
 
 
-def _own_jti(user: User, refresh: RefreshToken | None) -> str | None:
+def _own_session(user: User, refresh: RefreshToken | None) -> str | None:
+    """The session of `refresh`, a token the caller says is theirs (checked)."""
     if refresh is None:
         return None
+    _check_owner(user, refresh)
+    sid = refresh.get(sessions.SESSION_CLAIM)
+    return str(sid) if sid else None
+
+
+def _check_owner(user: User, refresh: RefreshToken) -> None:
     if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise ValidationError(
             {"refresh": _("This refresh token does not belong to you.")}, code="token_not_valid"
         )
-    return str(refresh[jwt_settings.JTI_CLAIM])
 
 
 def _phone_changed_text(user: User) -> str:
@@ -326,50 +306,43 @@ def _commune_by_code(code: int | None) -> AdministrativeUnit | None:
 
 
 def rotate_refresh_token(raw_refresh: str) -> tuple[str, str]:
-    """Spend a refresh token and return a fresh `(access, refresh)` pair.
-
-    Raises `InvalidRefreshToken` (401) for a token that is malformed, expired, not a refresh
-    token or already spent, and `NoActiveAccount` (401) when its user is inactive or gone.
-    Of two requests racing with the same token exactly one wins, so a stolen refresh token
-    cannot live on beside the real one.
-    """
-    try:
-        refresh = RefreshToken(raw_refresh)  # type: ignore[arg-type]
-    except TokenError as exc:
-        raise InvalidRefreshToken(str(exc)) from None
-    user_id = refresh.get(jwt_settings.USER_ID_CLAIM)
-    user = User.objects.filter(pk=user_id).first() if user_id else None
-    if user is None or not user.is_active:
-        raise NoActiveAccount()
-    with transaction.atomic():
-        outstanding, _created = OutstandingToken.objects.get_or_create(
-            jti=refresh[jwt_settings.JTI_CLAIM],
-            defaults={
-                "user": user,
-                "token": raw_refresh,
-                "created_at": refresh.current_time,
-                "expires_at": datetime_from_epoch(refresh["exp"]),
-            },
-        )
-        # The one-to-one row is the arbiter: only one racing request can create it.
-        _entry, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
-        if not spent_now:
-            raise InvalidRefreshToken(_("Token is blacklisted"))
-        fresh = RefreshToken.for_user(user)
-    return str(fresh.access_token), str(fresh)
+    """Spend a refresh token and return the session's next `(access, refresh)` pair
+    (`accounts.sessions.rotate`: reuse detection, grace, tokens from before sessions)."""
+    pair = sessions.rotate(raw_refresh)
+    return pair["access"], pair["refresh"]
 
 
 def log_out(user: User, *, refresh: RefreshToken, device_token: str | None = None) -> None:
-    """End a session: blacklist the refresh token and, if given, unregister the device.
+    """End a session: its refresh tokens stop working and, if given, the device is
+    unregistered.
 
     The refresh token must have been issued to `user`; a token of anybody else is refused
     with a 400 on `refresh` so one account can never end another's session.
     """
-    if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise ValidationError(
-            {"refresh": _("This refresh token does not belong to you.")}, code="token_not_valid"
-        )
+    _check_owner(user, refresh)
     with transaction.atomic():
-        refresh.blacklist()
+        sid = refresh.get(sessions.SESSION_CLAIM)
+        if sid:
+            sessions.end_session(user, sid)
+        else:
+            refresh.blacklist()
         if device_token:
             unregister_device(user, device_token)
+
+
+def log_out_everywhere(user: User) -> int:
+    """End every session of `user` and cut their access tokens at once; returns how many
+    sessions ended."""
+    ended = sessions.end_all_sessions(user, reason="logout_all")
+    audit.record(user, "logout_all", user, details={"sessions": ended})
+    return ended
+
+
+def deactivate(user: User, *, actor: Any) -> None:
+    """Close an account for good: it cannot sign in, and no token of it works again, even
+    if it is reactivated later."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        sessions.end_all_sessions(user, reason="deactivated")
+        audit.record(actor, "deactivate_account", user)

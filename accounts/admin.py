@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts import actions
 from accounts.models import User
 from agencies.admin_access import ADMIN, RankAccessMixin
 from agencies.models import StaffMembership
@@ -151,3 +152,11 @@ class UserAdmin(RankAccessMixin, DjangoUserAdmin):
         if normalized:
             queryset = queryset | unsearched.filter(phone=normalized)
         return queryset, may_have_duplicates
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        deactivated = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if deactivated:
+            # Every session ends and no token of the account works again, even after a
+            # later reactivation.
+            actions.deactivate(obj, actor=request.user)

@@ -65,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # dossiers filed for the phone at a public office stay hidden from them until then.
     phone_verified_at = models.DateTimeField(_("xác thực số điện thoại lúc"), null=True, blank=True)
     date_joined = models.DateTimeField(_("ngày đăng ký"), default=timezone.now)
+    # Carried by every access token (`ver`); raising it cuts every access token at once
+    # (log out everywhere, a new password or phone, deactivation).
+    token_version = models.PositiveIntegerField(default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = UserManager()
@@ -114,3 +117,35 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"OneTimeCode({self.purpose}, {self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Session(models.Model):
+    """A signed-in app: one family of refresh tokens, each rotation replacing the last.
+
+    Only the latest refresh token of a family (`current_jti`) may be spent. The one before
+    it, sent again within the grace (the phone lost the answer), gets the same answer again
+    (`successor`); sent later, it means the family was stolen and the session is revoked.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    platform = models.CharField(_("nền tảng"), max_length=16, blank=True)
+    app_version = models.CharField(_("phiên bản ứng dụng"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("bắt đầu lúc"), default=timezone.now)
+    # Written when a refresh token is spent, not on every request.
+    last_used_at = models.DateTimeField(_("dùng lần cuối lúc"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("hết hạn lúc"))
+    current_jti = models.CharField(max_length=64)
+    previous_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    successor = models.JSONField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("thu hồi lúc"), null=True, blank=True)
+    revoke_reason = models.CharField(_("lý do thu hồi"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("phiên đăng nhập")
+        verbose_name_plural = pgettext_lazy("plural", "phiên đăng nhập")
+        indexes = [models.Index(fields=["user", "revoked_at"], name="session_user_live")]
+
+    def __str__(self) -> str:
+        return f"Session({self.platform or '?'}, {self.created_at:%Y-%m-%d %H:%M})"

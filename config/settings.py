@@ -266,7 +266,7 @@ if IS_PROD and PUSH_BACKEND != "fcm":
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.VersionedJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -302,6 +302,10 @@ DRF_STANDARDIZED_ERRORS = {
 # that stamps `updated_at` (gunicorn kills a request after 30 s) plus clock skew between app
 # servers, or a phone may miss a row committed late (see common/api/sync.py).
 SYNC_SAFETY_MARGIN_SECONDS = env.int("SYNC_SAFETY_MARGIN_SECONDS", default=60)
+
+# A rotated refresh token sent again within this many seconds gets the same answer again (the
+# phone lost the first one); later, its session is revoked as stolen (accounts/sessions.py).
+JWT_REUSE_GRACE_SECONDS = env.int("JWT_REUSE_GRACE_SECONDS", default=60)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),

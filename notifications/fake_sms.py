@@ -18,21 +18,20 @@ Endpoints:
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import threading
-import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notifications.fake_server import (
+    FakeServer,
+    FakeState,
+    JsonHandler,
+    QuietThreadingServer,
+    command_line,
+    serve,
+)
+
 DEFAULT_TOKEN = "dev-sms-token"
-
-
-def _text(value: str | bytes | bytearray) -> str:
-    return value if isinstance(value, str) else bytes(value).decode()
 
 
 def _failure(spec: dict[str, Any]) -> dict[str, Any] | None:
@@ -48,14 +47,12 @@ def _failure(spec: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-class FakeSmsState:
-    """Everything the fake remembers; shared by the handler threads behind one lock."""
+class FakeSmsState(FakeState):
+    """The messages and latency of every fake, plus one failure for the next sends."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[dict[str, Any]] = []
+        super().__init__()
         self.failure: dict[str, Any] | None = None
-        self.latency_ms = 0
 
     def configure(self, spec: dict[str, Any]) -> None:
         """Apply a behaviour (see the module docstring); all of it or, when invalid, none."""
@@ -69,10 +66,9 @@ class FakeSmsState:
             if latency_ms is not None:
                 self.latency_ms = latency_ms
 
-    def reset(self) -> None:
-        with self.lock:
-            self.failure = None
-            self.latency_ms = 0
+    def _forget_behaviours(self) -> None:
+        super()._forget_behaviours()
+        self.failure = None
 
     def take_failure(self) -> dict[str, Any] | None:
         """The failure to answer now, counting down `times`."""
@@ -99,86 +95,18 @@ class FakeSmsState:
         return message
 
 
-class FakeSmsHandler(BaseHTTPRequestHandler):
-    # httpx keeps connections alive; HTTP/1.1 with exact Content-Length lets it reuse them.
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, the second waits for the
-    # client's delayed ACK (40 ms) on every keep-alive request.
-    disable_nagle_algorithm = True
+class FakeSmsHandler(JsonHandler):
     server: FakeSmsHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _read_json(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return None
-        return json.loads(raw.decode("utf-8"))
-
-    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-        if status != 204:  # a 204 has no body and must not announce one
-            self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
-
-    # -- routes ---------------------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/_fake/messages":
-            with self.server.state.lock:
-                messages = list(self.server.state.messages)
-            self._reply(200, messages)
-        else:
-            self._reply(404, {"error": "no such path"})
-
-    def do_DELETE(self) -> None:
-        path = self.path.split("?")[0]
-        state = self.server.state
-        if path == "/_fake/messages":
-            with state.lock:
-                state.messages.clear()
-            self._reply(204, None)
-        elif path == "/_fake/behaviours":
-            state.reset()
-            self._reply(204, None)
-        else:
-            self._reply(404, {"error": "no such path"})
-
-    def do_POST(self) -> None:
-        path = self.path.split("?")[0]
-        try:
-            body = self._read_json()
-        except (ValueError, UnicodeDecodeError):
-            self._reply(400, {"error": "invalid JSON"})
-            return
-        if path == "/_fake/behaviours":
-            try:
-                self.server.state.configure(body or {})
-            except (TypeError, ValueError) as exc:
-                self._reply(400, {"error": str(exc)})
-                return
-            self._reply(204, None)
-        elif path == "/send":
+    def _post(self, path: str, body: Any) -> None:
+        if path == "/send":
             self._send(body)
         else:
-            self._reply(404, {"error": "no such path"})
+            self._not_found()
 
     def _send(self, body: Any) -> None:
         state = self.server.state
-        if state.latency_ms:
-            time.sleep(state.latency_ms / 1000)
+        state.delay()
         if self.headers.get("Authorization", "") != f"Bearer {self.server.token}":
             self._reply(401, {"error": "invalid or missing bearer token"})
             return
@@ -198,107 +126,41 @@ class FakeSmsHandler(BaseHTTPRequestHandler):
         self._reply(200, {"id": message["id"], "status": "accepted"})
 
 
-class FakeSmsHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class FakeSmsHTTPServer(QuietThreadingServer):
+    handler_class = FakeSmsHandler
+    state: FakeSmsState
 
     def __init__(
         self, address: tuple[str, int], *, token: str = DEFAULT_TOKEN, verbose: bool = False
     ) -> None:
-        super().__init__(address, FakeSmsHandler)
+        super().__init__(address, verbose=verbose)
         self.state = FakeSmsState()
         self.token = token
-        self.verbose = verbose
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (its timeout) closes the socket under us: not our error.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
-class FakeSmsServer:
+class FakeSmsServer(FakeServer[FakeSmsHTTPServer]):
     """The fake in a background thread, for tests: `base_url = FakeSmsServer().start()`."""
 
+    label = "SMS"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN) -> None:
-        self._address = (host, port)
+        super().__init__(host, port)
         self.token = token
-        self._httpd: FakeSmsHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def httpd(self) -> FakeSmsHTTPServer:
-        if self._httpd is None:
-            raise RuntimeError("the fake SMS server is not running")
-        return self._httpd
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{_text(host)}:{port}"
-
-    def start(self) -> str:
-        """Bind (port 0 picks a free one), serve in a daemon thread, return the base URL."""
-        self._httpd = FakeSmsHTTPServer(self._address, token=self.token)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-sms",
-            daemon=True,
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSmsServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # In-process shortcuts to what the HTTP control endpoints do.
+    def _make_httpd(self, address: tuple[str, int]) -> FakeSmsHTTPServer:
+        return FakeSmsHTTPServer(address, token=self.token)
 
     def messages(self) -> list[dict[str, Any]]:
-        with self.httpd.state.lock:
-            return list(self.httpd.state.messages)
-
-    def clear(self) -> None:
-        """Forget the messages and every behaviour."""
-        state = self.httpd.state
-        with state.lock:
-            state.messages.clear()
-        state.reset()
-
-    def configure(self, spec: dict[str, Any]) -> None:
-        self.httpd.state.configure(spec)
+        return self.httpd.state.snapshot()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake HTTP SMS gateway")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9198)
+    parser = command_line("Fake HTTP SMS gateway", default_port=9198)
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the bearer token it accepts")
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
     httpd = FakeSmsHTTPServer((args.host, args.port), token=args.token, verbose=args.verbose)
-    host, port = httpd.server_address[:2]
-    print(f"fake SMS gateway listening on http://{_text(host)}:{port}/send", flush=True)
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
+    serve(httpd, "fake SMS gateway", path="/send")
 
 
 if __name__ == "__main__":

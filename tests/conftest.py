@@ -58,7 +58,10 @@ def client_for(user) -> APIClient:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     client = APIClient()
-    token = RefreshToken.for_user(user).access_token
+    refresh = RefreshToken.for_user(user)
+    # The user's token version as stored now (`accounts.authentication`).
+    refresh["ver"] = type(user).objects.values_list("token_version", flat=True).get(pk=user.pk)
+    token = refresh.access_token
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 

@@ -1,15 +1,21 @@
 import unicodedata
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import (
+    PasswordField,
+    TokenObtainPairSerializer,
+    TokenObtainSerializer,
+)
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import otp
+from accounts import otp, sessions
 from accounts.models import User
 from common.api.mixins import LanguageCodeField
 from common.i18n import DEFAULT_LANGUAGE
@@ -139,42 +145,47 @@ class PasswordResetSerializer(serializers.Serializer):
     new_password = NewPasswordField()
 
 
-class PasswordChangeSerializer(serializers.Serializer):
-    old_password = PasswordField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
-    new_password = NewPasswordField()
-    refresh = StrictCharField(
-        write_only=True,
+class RefreshTokenField(StrictCharField):
+    """A refresh token in a body, parsed (signature, expiry, blacklist) into its token."""
+
+    def __init__(self, token_class: type[RefreshToken] = RefreshToken, **kwargs: Any) -> None:
+        self.token_class = token_class
+        super().__init__(write_only=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> RefreshToken:  # type: ignore[override]
+        try:
+            return self.token_class(super().to_internal_value(data))  # type: ignore[arg-type]
+        except TokenError as exc:
+            raise serializers.ValidationError(str(exc), code="token_not_valid") from exc
+
+
+def kept_session() -> RefreshTokenField:
+    return RefreshTokenField(
         required=False,
         help_text=_("This app's own refresh token, kept valid; every other one is revoked."),
     )
 
-    def validate_refresh(self, value: str) -> RefreshToken:
-        return _own_refresh_token(value)
+
+def current_password() -> PasswordField:
+    # Kept verbatim, as at login.
+    return PasswordField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = current_password()
+    new_password = NewPasswordField()
+    refresh = kept_session()
 
 
 class PhoneChangeSerializer(serializers.Serializer):
-    password = PasswordField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    password = current_password()
     new_phone = PhoneField()
     otp = OtpField(help_text=_("A code of purpose `change_phone` sent to `new_phone`."))
-    refresh = StrictCharField(
-        write_only=True,
-        required=False,
-        help_text=_("This app's own refresh token, kept valid; every other one is revoked."),
-    )
-
-    def validate_refresh(self, value: str) -> RefreshToken:
-        return _own_refresh_token(value)
+    refresh = kept_session()
 
 
 class PhoneVerifySerializer(serializers.Serializer):
     otp = OtpField(help_text=_("A code of purpose `verify_phone` sent to the account's phone."))
-
-
-def _own_refresh_token(value: str) -> RefreshToken:
-    try:
-        return RefreshToken(value)  # type: ignore[arg-type]
-    except TokenError as exc:
-        raise serializers.ValidationError(str(exc), code="token_not_valid") from exc
 
 
 class HomeCommuneSerializer(serializers.Serializer):
@@ -217,21 +228,36 @@ class ProfileUpdateSerializer(serializers.Serializer):
 
 # simplejwt's login, with the phone accepted in any common format.
 class PhoneTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """simplejwt's login, with the phone accepted in any common format; each login opens a
+    session (`GET auth/sessions/`) named by the app's platform and version."""
+
+    platform = StrictCharField(
+        max_length=16, required=False, help_text=_("e.g. android, ios, web; shown in sessions.")
+    )
+    app_version = StrictCharField(max_length=32, required=False)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields[self.username_field] = StrictCharField(
             write_only=True, max_length=PHONE_MAX_LENGTH
         )
         # Kept verbatim: a password set with surrounding spaces must still match at login.
-        self.fields["password"] = PasswordField(
-            trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH
-        )
+        self.fields["password"] = current_password()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         phone = attrs[self.username_field]
         # An unparseable phone simply matches no account: the same 401 as a wrong password.
         attrs[self.username_field] = normalize_phone(phone) or phone
-        return super().validate(attrs)
+        # Authenticates (401 otherwise) and sets `self.user`; the pair comes from the session.
+        TokenObtainSerializer.validate(self, attrs)
+        user = cast(User, self.user)
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(User, user)
+        return sessions.open_session(
+            user,
+            platform=attrs.get("platform", ""),
+            app_version=attrs.get("app_version", ""),
+        )
 
 
 class TokenRefreshRequestSerializer(serializers.Serializer):
@@ -250,11 +276,19 @@ class _LogoutRefreshToken(RefreshToken):
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = StrictCharField(write_only=True)
+    refresh = RefreshTokenField(token_class=_LogoutRefreshToken)
     device_token = StrictCharField(write_only=True, required=False, max_length=512)
 
-    def validate_refresh(self, value: str) -> RefreshToken:
-        try:
-            return _LogoutRefreshToken(value)  # type: ignore[arg-type]
-        except TokenError as exc:
-            raise serializers.ValidationError(str(exc), code="token_not_valid") from exc
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    platform = serializers.CharField()
+    app_version = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the app last renewed its tokens.")
+    )
+    current = serializers.SerializerMethodField(help_text=_("The session of this request."))
+
+    def get_current(self, obj: Any) -> bool:
+        return str(obj.pk) == str(self.context.get("session_id"))

@@ -14,5 +14,8 @@ urlpatterns = [
     path("auth/token/", views.PhoneTokenObtainPairView.as_view(), name="auth-token"),
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/sessions/", views.SessionListView.as_view(), name="auth-sessions"),
+    path("auth/sessions/<uuid:pk>/", views.SessionDetailView.as_view(), name="auth-session-detail"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", views.MeView.as_view(), name="me"),
 ]

@@ -1,4 +1,4 @@
-from typing import cast
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import (
@@ -6,13 +6,14 @@ from drf_standardized_errors.openapi_serializers import (
     ErrorResponse429Serializer,
 )
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from accounts import actions, otp
+from accounts import actions, otp, sessions
 from accounts.api import serializers as s
 from accounts.models import User
 from common.api.idempotency import idempotent
@@ -333,6 +334,56 @@ class LogoutView(LanguageMixin, APIView):
             refresh=serializer.validated_data["refresh"],
             device_token=serializer.validated_data.get("device_token"),
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionListView(LanguageMixin, APIView):
+    @extend_schema(
+        summary="My sessions",
+        description=(
+            "One per signed-in app (a family of refresh tokens), newest first; `current` is "
+            "the one this request's token belongs to."
+        ),
+        tags=["auth"],
+        responses={200: s.SessionSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        rows = sessions.live_sessions(cast(User, request.user))
+        token: Any = request.auth
+        context = {"session_id": token.get(sessions.SESSION_CLAIM) if token else None}
+        return Response(s.SessionSerializer(rows, many=True, context=context).data)
+
+
+class SessionDetailView(LanguageMixin, APIView):
+    throttle_classes = (UserWriteThrottle,)
+
+    @extend_schema(
+        summary="End one of my sessions",
+        description=(
+            "Its refresh token stops working at once; an access token it already holds runs "
+            "out within minutes (log out everywhere to stop those at once too)."
+        ),
+        tags=["auth"],
+        responses={204: None},
+    )
+    def delete(self, request: Request, pk: str) -> Response:
+        if not sessions.end_session(cast(User, request.user), pk):
+            raise NotFound()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(LanguageMixin, APIView):
+    throttle_classes = (UserWriteThrottle,)
+
+    @extend_schema(
+        summary="Log out everywhere",
+        description="Every session ends and every access token stops working at once.",
+        tags=["auth"],
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        actions.log_out_everywhere(cast(User, request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

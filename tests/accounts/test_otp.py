@@ -349,6 +349,9 @@ def test_changing_the_phone_needs_a_code_on_the_new_number_and_tells_the_old_one
     age_codes()
     ask(api, citizen_b.phone, "change_phone", django_capture_on_commit_callbacks)
     taken = {"password": PASSWORD, "new_phone": citizen_b.phone, "otp": "123456"}
+    # (The access token from before the change stopped working with it: sign in again.)
+    assert client.get("/api/v1/me/").status_code == 401
+    client = client_for(User.objects.get(pk=citizen_a.pk))
     assert_error(client.post(CHANGE_PHONE, taken, format="json"), 400, "invalid_code", "otp")
 
 

@@ -418,6 +418,7 @@ def test_every_create_and_upload_in_the_schema_takes_an_idempotency_key(tmp_path
         ("post", "/api/v1/auth/token/"),
         ("post", "/api/v1/auth/token/refresh/"),
         ("post", "/api/v1/auth/logout/"),
+        ("post", "/api/v1/auth/logout-all/"),
         # Claiming an account: a new code replaces the last one (throttled per phone), and a
         # confirmed claim cannot be confirmed twice.
         ("post", "/api/v1/auth/claim/"),
