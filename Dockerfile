@@ -8,8 +8,9 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 # Throwaway values satisfy the prod checks; collectstatic touches no database or secret.
-RUN DJANGO_ENV=prod SECRET_KEY=collectstatic-only JWT_SIGNING_KEY=collectstatic-only-jwt \
-    DATABASE_URL=sqlite:////tmp/build.sqlite3 PUSH_BACKEND=fcm \
+RUN DJANGO_ENV=prod SECRET_KEY=collectstatic-only \
+    JWT_SIGNING_KEY=collectstatic-only-jwt-key-of-32-bytes-or-more \
+    DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://build-only:6379/0 PUSH_BACKEND=fcm \
     /opt/venv/bin/python manage.py collectstatic --noinput
 
 # Runtime stage: the virtualenv and the code, run by an unprivileged user under gunicorn.

@@ -131,6 +131,8 @@ class Session(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
     platform = models.CharField(_("nền tảng"), max_length=16, blank=True)
     app_version = models.CharField(_("phiên bản ứng dụng"), max_length=32, blank=True)
+    # Signed in with a staff second factor (TOTP): its tokens carry `mfa`.
+    second_factor = models.BooleanField(_("có xác thực hai lớp"), default=False)
     created_at = models.DateTimeField(_("bắt đầu lúc"), default=timezone.now)
     # Written when a refresh token is spent, not on every request.
     last_used_at = models.DateTimeField(_("dùng lần cuối lúc"), null=True, blank=True)

@@ -33,6 +33,8 @@ from common import audit
 
 SESSION_CLAIM = "sid"
 VERSION_CLAIM = "ver"
+# Present and true when the session was opened with a staff second factor.
+SECOND_FACTOR_CLAIM = "mfa"
 
 
 class InvalidRefreshToken(AuthenticationFailed):
@@ -53,17 +55,22 @@ def _pair(user: User, session: Session) -> tuple[RefreshToken, dict[str, str]]:
     refresh = RefreshToken.for_user(user)
     refresh[SESSION_CLAIM] = str(session.pk)
     refresh[VERSION_CLAIM] = user.token_version
+    if session.second_factor:
+        refresh[SECOND_FACTOR_CLAIM] = True
     # The access token copies the claims set so far (`sid`, `ver`).
     return refresh, {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def open_session(user: User, *, platform: str = "", app_version: str = "") -> dict[str, str]:
+def open_session(
+    user: User, *, platform: str = "", app_version: str = "", second_factor: bool = False
+) -> dict[str, str]:
     """Sign `user` in on one app: a new session and its first `{access, refresh}` pair."""
     with transaction.atomic():
         session = Session(
             user=user,
             platform=platform,
             app_version=app_version,
+            second_factor=second_factor,
             expires_at=timezone.now() + jwt_settings.REFRESH_TOKEN_LIFETIME,
         )
         refresh, pair = _pair(user, session)

@@ -60,6 +60,9 @@ def agencies_in_scope(user) -> QuerySet[Agency]:  # type: ignore[no-untyped-def]
         return Agency.objects.none()
     if user.is_superuser:
         return Agency.objects.all()
+    if not user.is_staff:
+        # Memberships count only for staff (and not for one without their second factor).
+        return Agency.objects.none()
     # One lazy queryset, no query of its own: used as `agency__in=` it becomes a subquery, so
     # a scoped list or detail costs no extra round trip for the caller's memberships.
     memberships = StaffMembership.objects.filter(user=user)

@@ -50,6 +50,12 @@ class FailOpenRedisCache(RedisCache):
             self._fail("delete", exc)
             return False
 
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        try:
+            super().delete_many(keys, version)
+        except _FAILURES as exc:
+            self._fail("delete_many", exc)
+
     def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
         try:
             return super().get_many(keys, version)

@@ -81,6 +81,13 @@ class NotAllowed(DomainError):
     default_code = "permission_denied"
 
 
+class SecondFactorRequired(NotAllowed):
+    """A staff member signed in without their second factor asked for a staff action."""
+
+    default_detail = _("Sign in with your second factor (authenticator code) to act as staff.")
+    default_code = "second_factor_required"
+
+
 class InvalidTransition(DomainError):
     status_code = 409
     default_detail = _("This action is not allowed in the current state.")

@@ -44,6 +44,12 @@ if IS_PROD:
         raise ImproperlyConfigured("prod needs SECRET_KEY and JWT_SIGNING_KEY of its own")
     if JWT_SIGNING_KEY == SECRET_KEY:
         raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY")
+    if len(JWT_SIGNING_KEY.encode()) < 32:
+        # HS256 keys shorter than the hash (RFC 7518 §3.2) can be brute-forced offline.
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 bytes")
+    if not env.str("REDIS_URL", default=""):
+        # Throttles and login delays must be shared by every worker, not kept per process.
+        raise ImproperlyConfigured("prod needs REDIS_URL")
     if DEBUG:
         raise ImproperlyConfigured("prod refuses DEBUG=true")
     if not env.str("DATABASE_URL", default=""):
@@ -61,6 +67,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "common",
     "agencies",
     "accounts",
@@ -76,6 +86,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # `private, no-cache` on authenticated API answers that set no Cache-Control themselves.
+    "common.api.caching.ApiCacheControlMiddleware",
     # Brotli/gzip for JSON: outermost after security, so it sees the body every other
     # middleware has finished with (Django's advice for GZipMiddleware).
     "common.api.compression.CompressionMiddleware",
@@ -84,10 +96,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # `request.user.is_verified()`: signed in to the admin with a second factor.
+    "django_otp.middleware.OTPMiddleware",
     # Admin pages: Vietnamese unless the staff member chose otherwise (not Accept-Language).
     "common.i18n.admin_language.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Admin sign-in lockout per (account, address); last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if IS_PROD:
@@ -120,7 +136,22 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.PhoneBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.PhoneBackend"]
+
+# Staff second factor (TOTP, django-otp): the admin asks for it and staff tokens without it
+# act as their citizen self. On in prod; the tests that test it turn it on.
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=IS_PROD)
+OTP_TOTP_ISSUER = "Dich vu cong vung cao"
+# django-axes: after 5 wrong admin sign-ins from one address for one account, that pair waits
+# 30 minutes. The API's login has its own growing delays (accounts/api/views.py).
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin's sign-in form names the phone `username` (the user model's field is `phone`).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "common.api.throttling.client_address"
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -302,6 +333,10 @@ DRF_STANDARDIZED_ERRORS = {
 # that stamps `updated_at` (gunicorn kills a request after 30 s) plus clock skew between app
 # servers, or a phone may miss a row committed late (see common/api/sync.py).
 SYNC_SAFETY_MARGIN_SECONDS = env.int("SYNC_SAFETY_MARGIN_SECONDS", default=60)
+
+# Proxies whose X-Forwarded-For is believed (CIDR list, e.g. "10.0.0.0/8,127.0.0.1/32"); empty:
+# the socket's address is the client's (common/api/throttling.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # A rotated refresh token sent again within this many seconds gets the same answer again (the
 # phone lost the first one); later, its session is revoked as stolen (accounts/sessions.py).

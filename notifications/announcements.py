@@ -39,7 +39,10 @@ _MANAGING_ROLES = (StaffMembership.Role.MANAGER, StaffMembership.Role.ADMIN)
 
 
 def announcing_memberships(user: Any) -> QuerySet[StaffMembership]:
-    """The user's memberships that may send announcements (manager or admin)."""
+    """The user's memberships that may send announcements (manager or admin); none for a
+    user who is not acting as staff."""
+    if not user.is_staff:
+        return StaffMembership.objects.none()
     return StaffMembership.objects.filter(
         user=user, role__in=_MANAGING_ROLES, agency__is_active=True
     ).select_related("agency__administrative_unit")

@@ -14,9 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ from django.views.i18n import set_language
 from agencies.models import Agency, StaffMembership
 from agencies.selectors import agencies_in_scope
 from common.i18n.admin_translations import may_translate
+from onestop import two_factor
 from onestop.stats import dossiers as dossier_stats
 from onestop.stats import feedback as feedback_stats
 from onestop.stats.tallies import OnTimeTally, RatingTally
@@ -43,10 +44,36 @@ class StaffAdminSite(admin.AdminSite):
     index_template = "admin/staff_index.html"
     login_template = "admin/staff_login.html"
 
+    @property
+    def login_form(self) -> Any:  # type: ignore[override]
+        # With a second factor required, the sign-in form asks for the authenticator code.
+        return two_factor.StaffLoginForm if two_factor.required() else None
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user: Any = request.user
+        verified = not two_factor.required() or (
+            hasattr(user, "is_verified") and user.is_verified()
+        )
+        return bool(super().has_permission(request) and verified)
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        if two_factor.needs_enrolment(request.user):
+            return HttpResponseRedirect(reverse("admin:two-factor", current_app=self.name))
+        response = super().login(request, extra_context)
+        if request.method == "POST" and two_factor.needs_enrolment(request.user):
+            # Signed in with phone and password, no authenticator yet: enrol now.
+            return HttpResponseRedirect(reverse("admin:two-factor", current_app=self.name))
+        return response
+
     def get_urls(self) -> list[URLResolver | URLPattern]:
         # The switch must work on the login page too, so it is not behind `admin_view`;
-        # Django's view only sets the language cookie (CSRF-protected, POST only).
-        return [path("language/", set_language, name="set_language"), *super().get_urls()]
+        # Django's view only sets the language cookie (CSRF-protected, POST only). Enrolment
+        # is for staff signed in without a second factor, so not behind it either.
+        return [
+            path("language/", set_language, name="set_language"),
+            path("two-factor/", lambda r: two_factor.enrol(r, self), name="two-factor"),
+            *super().get_urls(),
+        ]
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import (
     PasswordField,
@@ -16,6 +17,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import otp, sessions
+from accounts import second_factor as second_factor_device
 from accounts.models import User
 from common.api.mixins import LanguageCodeField
 from common.i18n import DEFAULT_LANGUAGE
@@ -235,6 +237,15 @@ class PhoneTokenObtainPairSerializer(TokenObtainPairSerializer):
         max_length=16, required=False, help_text=_("e.g. android, ios, web; shown in sessions.")
     )
     app_version = StrictCharField(max_length=32, required=False)
+    otp = StrictCharField(
+        max_length=16,
+        required=False,
+        help_text=_(
+            "Staff only: the code of their authenticator app (or a recovery code). Without "
+            "it, where a second factor is required, the tokens act as the person's citizen "
+            "self and staff actions answer 403 `second_factor_required`."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -251,12 +262,20 @@ class PhoneTokenObtainPairSerializer(TokenObtainPairSerializer):
         # Authenticates (401 otherwise) and sets `self.user`; the pair comes from the session.
         TokenObtainSerializer.validate(self, attrs)
         user = cast(User, self.user)
+        second_factor = False
+        if attrs.get("otp") and user.is_staff:
+            if second_factor_device.verify(user, attrs["otp"]) is None:
+                raise AuthenticationFailed(
+                    _("The second-factor code is wrong."), code="invalid_second_factor"
+                )
+            second_factor = True
         if jwt_settings.UPDATE_LAST_LOGIN:
             update_last_login(User, user)
         return sessions.open_session(
             user,
             platform=attrs.get("platform", ""),
             app_version=attrs.get("app_version", ""),
+            second_factor=second_factor,
         )
 
 

@@ -1,12 +1,13 @@
+import hashlib
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import (
     ErrorResponse401Serializer,
     ErrorResponse429Serializer,
 )
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,8 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from accounts import actions, otp, sessions
 from accounts.api import serializers as s
 from accounts.models import User
+from common.api import failures
+from common.api.caching import no_store
 from common.api.idempotency import idempotent
 from common.api.mixins import LanguageMixin
 from common.api.openapi import ErrorResponse409
@@ -26,7 +29,9 @@ from common.api.throttling import (
     PhoneRateThrottle,
     RegisterThrottle,
     UserWriteThrottle,
+    client_address,
 )
+from common.phones import normalize_phone
 
 THROTTLED = OpenApiResponse(ErrorResponse429Serializer, description="Too many attempts.")
 BAD_CREDENTIALS = OpenApiResponse(
@@ -116,19 +121,65 @@ class RegisterView(LanguageMixin, APIView):
         return Response(s.AccountSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    post=extend_schema(
+class TokenAnswerMixin(APIView):
+    """Answers that carry tokens are never stored by any cache."""
+
+    def finalize_response(self, request, response, *args, **kwargs):  # type: ignore[no-untyped-def]
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        return no_store(response)
+
+
+class PhoneTokenObtainPairView(TokenAnswerMixin, LanguageMixin, TokenObtainPairView):
+    serializer_class = s.PhoneTokenObtainPairSerializer
+    throttle_classes = (GenerousAnonRateThrottle,)
+
+    @extend_schema(
         summary="Log in with phone and password",
-        description="The phone may be typed in any common format (`0912 345 678`, `+84…`).",
+        description=(
+            "The phone may be typed in any common format (`0912 345 678`, `+84…`). Wrong "
+            "passwords slow further tries down (per phone and address, per phone, and a "
+            "budget per address): 429 with `Retry-After`, never more than a minute for one "
+            "phone; a right password is never refused for someone else's failures elsewhere."
+        ),
         tags=["auth"],
         request=s.PhoneTokenObtainPairSerializer,
         responses={200: s.TokenPairSerializer, 401: BAD_CREDENTIALS, 429: THROTTLED},
     )
-)
-class PhoneTokenObtainPairView(LanguageMixin, TokenObtainPairView):
-    serializer_class = s.PhoneTokenObtainPairSerializer
-    # Keyed on the phone: one village often shares a single carrier IP.
-    throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rules = login_failure_rules(request)
+        wait = failures.wait_before_next(rules)
+        if wait > 0:
+            raise Throttled(wait=wait)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            failures.record_failure(rules)
+            raise
+        # The owner got in: their own address starts afresh (the others' failures stay).
+        failures.clear(rules[:1])
+        return response
+
+
+# Failures of one phone from one address: a few free, then growing waits (≤ 60 s).
+LOGIN_PHONE_ADDRESS = failures.Backoff("login-phone-address", free=3)
+# Failures of one phone from anywhere: more room, so that someone else's guessing elsewhere
+# slows the owner down by a minute at most.
+LOGIN_PHONE = failures.Backoff("login-phone", free=10)
+# Failures from one address across phones (spraying many accounts).
+LOGIN_ADDRESS = failures.Budget("login-address", limit=50)
+
+
+def login_failure_rules(request: Request) -> list[tuple[Any, str]]:
+    raw = request.data.get("phone") if hasattr(request.data, "get") else None
+    text = raw.strip() if isinstance(raw, str) else ""
+    # Unparseable input is hashed so the key stays a safe cache key.
+    phone = normalize_phone(text) or hashlib.sha256(text.encode()).hexdigest()
+    address = client_address(request)
+    return [
+        (LOGIN_PHONE_ADDRESS, f"{phone}|{address}"),
+        (LOGIN_PHONE, phone),
+        (LOGIN_ADDRESS, address),
+    ]
 
 
 class ClaimStartView(LanguageMixin, APIView):
@@ -155,7 +206,7 @@ class ClaimStartView(LanguageMixin, APIView):
         )
 
 
-class ClaimConfirmView(LanguageMixin, APIView):
+class ClaimConfirmView(TokenAnswerMixin, LanguageMixin, APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
     # Keyed on the phone like login; each code also dies after 5 wrong guesses.
@@ -293,7 +344,7 @@ class PhoneVerifyView(LanguageMixin, APIView):
         return Response(s.AccountSerializer(user).data)
 
 
-class TokenRefreshView(LanguageMixin, APIView):
+class TokenRefreshView(TokenAnswerMixin, LanguageMixin, APIView):
     # No authentication: the app refreshes precisely when its access token has expired.
     authentication_classes = ()
     permission_classes = (AllowAny,)

@@ -26,12 +26,13 @@ from rest_framework.response import Response
 from agencies.models import AdministrativeUnit
 from casework.access import handles, record_personal_data_read
 from casework.actions import attach_file, rate_case
-from casework.engine import NOTE_FIELDS, Workflow
+from casework.engine import NOTE_FIELDS, STAFF, Workflow
 from common.api.idempotency import idempotent
 from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
 from common.api.openapi import CONFLICT_RESPONSE, FILE_TOO_LARGE_RESPONSE
 from common.api.pagination import SyncCursorPagination
 from common.api.throttling import GenerousAnonRateThrottle, UserWriteThrottle
+from common.exceptions import SecondFactorRequired
 from common.files import uploads
 
 
@@ -226,6 +227,12 @@ class CaseDetailView(ETagMixin, FieldsMixin, CaseView):
 class CaseTransitionView(CaseView):
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        if getattr(request.user, "second_factor_missing", False):
+            body: Any = request.data
+            name = body.get("action", "") if hasattr(body, "get") else ""
+            wanted = self.api.workflow.actions.get(str(name))
+            if wanted is not None and wanted.actor == STAFF:
+                raise SecondFactorRequired()
         case = get_object_or_404(self.get_queryset(), pk=pk)
         body = self.api.transition_input(data=request.data)
         body.is_valid(raise_exception=True)

@@ -12,7 +12,7 @@ from drf_standardized_errors.handler import ExceptionHandler as StandardizedExce
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 
-from common.exceptions import DomainError, InvalidInput
+from common.exceptions import DomainError, InvalidInput, SecondFactorRequired
 
 
 def plain_jwt_error(exc: Exception) -> Exception:
@@ -58,5 +58,12 @@ class ExceptionHandler(StandardizedExceptionHandler):
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
+            if exc.status_code == 403 and self._second_factor_missing():
+                exc = SecondFactorRequired()
             exc = api_error(exc)
         return super().convert_known_exceptions(plain_jwt_error(exc))
+
+    def _second_factor_missing(self) -> bool:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return bool(getattr(user, "second_factor_missing", False))

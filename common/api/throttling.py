@@ -1,15 +1,69 @@
 """Throttles. Login is keyed on the phone number and lookups on the tracking code, not the IP:
-a whole village often shares one carrier IP, so per-IP limits stay generous."""
+a whole village often shares one carrier IP, so per-IP limits stay generous.
+
+The client's address is the socket's, unless that is a proxy listed in `TRUSTED_PROXIES`
+(CIDR networks): then the right-most `X-Forwarded-For` hop that is not a trusted proxy.
+A header from anyone else changes nothing (`client_address`).
+"""
 
 import hashlib
+import ipaddress
+from functools import lru_cache
+from typing import Any
 
+from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 from common.phones import normalize_phone
 from common.tracking import normalize_tracking_code
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-class GenerousAnonRateThrottle(AnonRateThrottle):
+
+@lru_cache(maxsize=8)
+def _networks(spec: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in spec if item.strip())
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    return _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Any) -> str:
+    """The address a request came from, trusting `X-Forwarded-For` only from the proxies in
+    `TRUSTED_PROXIES`."""
+    meta = getattr(request, "META", {})
+    remote = str(meta.get("REMOTE_ADDR", ""))
+    networks = trusted_proxies()
+    if not networks or not _trusted(remote, networks):
+        return remote
+    hops = [hop.strip() for hop in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        if not _trusted(hop, networks):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                # A garbled hop written by the client itself: the proxy's view is all we know.
+                return remote
+    return remote
+
+
+class AddressMixin:
+    """DRF's `get_ident` reads `X-Forwarded-For` from anyone; ours only from our proxies."""
+
+    def get_ident(self, request: Any) -> str:
+        return client_address(request)
+
+
+class GenerousAnonRateThrottle(AddressMixin, AnonRateThrottle):
     scope = "anon"
 
 
@@ -69,7 +123,7 @@ class ClaimThrottle(PhoneRateThrottle):
     scope = "claim"
 
 
-class OtpAddressThrottle(SimpleRateThrottle):
+class OtpAddressThrottle(AddressMixin, SimpleRateThrottle):
     """One-time codes asked from one address, whatever the phones: each is an SMS we pay
     for. Per phone the codes themselves are limited (`accounts.otp`)."""
 

@@ -153,12 +153,12 @@ def test_every_api_call_succeeds_after_redis_dies(
 ):
     process, redis_client = redis_cache
 
-    # With Redis up, throttles count there: a phone tried five times with a wrong password
-    # is held back.
-    for _ in range(5):
+    # With Redis up, login failures count there: a phone tried four times with a wrong
+    # password from one address is held back.
+    for _ in range(4):
         assert login(api, citizen_b.phone, "wrong-password").status_code == 401
     assert login(api, citizen_b.phone).status_code == 429
-    assert redis_client.keys("*throttle_login*")
+    assert redis_client.keys("*failures:login*")
     assert login(api, citizen_a.phone).status_code == 200
     created = client_for(citizen_a).post("/api/v1/requests/", DOSSIER, format="json")
     assert created.status_code == 201
@@ -222,3 +222,22 @@ def test_every_api_call_succeeds_after_redis_dies(
     assert ServiceRequest.objects.count() == 3
     # Failing open must also be fast: each call gives up on Redis at once, not after retries.
     assert time.monotonic() - started < 15
+
+
+def test_every_cache_operation_fails_open_on_an_unreachable_redis():
+    """No method of the cache raises when Redis cannot be reached (port 9 is closed)."""
+    from common.cache import FailOpenRedisCache
+
+    dead = FailOpenRedisCache(
+        "redis://127.0.0.1:9/0",
+        {"OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}},
+    )
+    assert dead.get("k", "default") == "default"
+    dead.set("k", 1)
+    assert dead.add("k", 1) is False
+    assert dead.delete("k") is False
+    dead.delete_many(["a", "b"])
+    assert dead.get_many(["a"]) == {}
+    assert dead.set_many({"a": 1}) == ["a"]
+    assert dead.incr("k") == 1
+    dead.clear()

@@ -1,0 +1,77 @@
+"""Production refuses weak JWT keys and a per-process cache; answers with tokens are never
+stored, authenticated answers stay private and revalidate."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tests.conftest import client_for
+from tests.factories import PASSWORD
+
+SETTINGS_FILE = str(Path(__file__).resolve().parents[2] / "config" / "settings.py")
+
+
+@pytest.fixture
+def prod_env(monkeypatch):
+    monkeypatch.setenv("DJANGO_ENV", "prod")
+    monkeypatch.setenv("DEBUG", "false")
+    monkeypatch.setenv("SECRET_KEY", "s" * 50)
+    monkeypatch.setenv("JWT_SIGNING_KEY", "j" * 32)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/app")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("PUSH_BACKEND", "fcm")
+    monkeypatch.setenv("ALLOWED_HOSTS", "api.example.vn")
+    return monkeypatch
+
+
+def load():
+    return runpy.run_path(SETTINGS_FILE)
+
+
+def test_prod_refuses_a_jwt_key_under_32_bytes(prod_env):
+    prod_env.setenv("JWT_SIGNING_KEY", "short")
+    with pytest.raises(ImproperlyConfigured, match="32 bytes"):
+        load()
+
+
+def test_prod_refuses_to_start_without_redis(prod_env):
+    prod_env.delenv("REDIS_URL")
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        load()
+
+
+def test_prod_starts_with_both(prod_env):
+    try:
+        settings = load()
+    except ImproperlyConfigured as exc:
+        # Other prod requirements (e.g. FCM credentials) are not what this test is about.
+        assert "JWT_SIGNING_KEY" not in str(exc) and "REDIS_URL" not in str(exc), exc
+    else:
+        assert settings["IS_PROD"]
+
+
+@pytest.mark.django_db
+def test_token_answers_are_never_stored(api, citizen_a):
+    login = api.post("/api/v1/auth/token/", {"phone": citizen_a.phone, "password": PASSWORD})
+    assert login["Cache-Control"] == "no-store"
+    renewed = api.post("/api/v1/auth/token/refresh/", {"refresh": login.json()["refresh"]})
+    assert renewed.status_code == 200
+    assert renewed["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_authenticated_answers_are_private_and_revalidate(citizen_a):
+    client = client_for(citizen_a)
+    me = client.get("/api/v1/me/")
+    assert me["Cache-Control"] == "private, no-cache"
+    listed = client.get("/api/v1/requests/")
+    assert listed["Cache-Control"] == "private, no-cache"
+    again = client.get("/api/v1/requests/", HTTP_IF_NONE_MATCH=listed["ETag"])
+    assert again.status_code == 304
+
+
+@pytest.mark.django_db
+def test_public_answers_keep_their_own_caching(api, world):
+    assert "private" not in api.get("/api/v1/services/").get("Cache-Control", "")
