@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import actions
 from accounts.models import User
-from agencies.admin_access import ADMIN, RankAccessMixin
+from agencies.admin_access import ADMIN, ExplicitLookupsMixin, RankAccessMixin
 from agencies.models import StaffMembership
 from agencies.selectors import memberships_administered_by, staff_administered_by
 from common.i18n import language_choices
@@ -55,7 +55,7 @@ class UserChangeForm(DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(RankAccessMixin, DjangoUserAdmin):
+class UserAdmin(ExplicitLookupsMixin, RankAccessMixin, DjangoUserAdmin):
     """Superusers manage every account. Agency admins read the accounts of the staff of
     their subtree (whom to grant or revoke), without personal details beyond name and phone
     and without permission fields; citizens' accounts stay out of their reach. Officers and

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.http import HttpRequest
 
 from agencies.models import StaffMembership
@@ -69,5 +70,48 @@ class RankAccessMixin:
         return self._reaches(request, self.delete_rank)
 
 
-class RankScopedAdmin(RankAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """A ModelAdmin opened by rank; subclasses scope `get_queryset` with a selector."""
+# The URL parameters each kind of list filter writes, by the field it filters.
+_FILTER_PARAMS = ("", "__exact", "__id__exact", "__isnull", "__gte", "__lt")
+_HIERARCHY_PARAMS = ("__year", "__month", "__day")
+
+
+class ExplicitLookupsMixin:
+    """A changelist answers only the lookups its own filters and date hierarchy write.
+
+    Django also lets a URL filter on any local field (`?author=<id>`, `?latitude__gt=0`):
+    with personal data in the rows that turns the admin into a query tool (listing one
+    citizen's anonymous feedback by their id). Anything else is a 400 (`extra_lookups` adds
+    to the list; raw-id pop-ups keep the lookups their `limit_choices_to` needs).
+    """
+
+    extra_lookups: tuple[str, ...] = ()
+
+    def allowed_lookups(self, request: HttpRequest | None) -> set[str]:
+        admin_self: Any = self
+        allowed = set(self.extra_lookups)
+        filters = admin_self.get_list_filter(request) if request else admin_self.list_filter
+        for spec in filters:
+            field = spec if isinstance(spec, str) else spec[0] if isinstance(spec, tuple) else None
+            if field:
+                allowed.update(field + suffix for suffix in _FILTER_PARAMS)
+            elif getattr(spec, "parameter_name", None):
+                # A SimpleListFilter: its own parameter, which it reads itself.
+                allowed.add(spec.parameter_name)
+        if admin_self.date_hierarchy:
+            allowed.update(admin_self.date_hierarchy + suffix for suffix in _HIERARCHY_PARAMS)
+        return allowed
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if lookup in self.allowed_lookups(request):
+            return True
+        admin_self: Any = self
+        for fk_lookup in admin_self.model._meta.related_fkey_lookups:
+            fk_lookup = fk_lookup() if callable(fk_lookup) else fk_lookup
+            if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
+                return True
+        return False
+
+
+class RankScopedAdmin(ExplicitLookupsMixin, RankAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A ModelAdmin opened by rank, answering only its own filters; subclasses scope
+    `get_queryset` with a selector."""

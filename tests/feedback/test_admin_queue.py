@@ -244,3 +244,26 @@ def test_the_changelist_costs_the_same_queries_for_1_or_30_rows(staff, world, ci
         make_feedback(world, f.UserFactory(phone=f"+8491300{index:04d}"))
     assert Feedback.objects.count() == 30
     assert changelist_queries(staff) == one
+
+
+def test_no_url_lookup_unmasks_an_anonymous_author(staff, world, anonymous, citizen_b):
+    """An officer who knows a citizen's id (from a named item) cannot list that citizen's
+    anonymous feedback by filtering the changelist on the author or on coordinates."""
+    named = make_feedback(world, citizen_b, title="Cầu treo hỏng")
+    for params in (
+        {"author": str(citizen_b.pk), "is_anonymous": "1"},
+        {"author__id__exact": str(citizen_b.pk)},
+        {"author__phone": citizen_b.phone},
+        {"latitude__gt": "0"},
+        {"is_anonymous__exact": "1"},
+        {"o": "author"},
+    ):
+        response = staff.get(CHANGELIST, params)
+        listed = rows(response) if response.status_code == 200 and response.context else set()
+        assert anonymous.pk not in listed or listed == {anonymous.pk, named.pk}, params
+        if not params.get("o"):
+            assert response.status_code == 400, params
+    # The queue's own filters still work.
+    assert rows(staff.get(CHANGELIST, {"status__exact": "submitted"})) == {anonymous.pk, named.pk}
+    hierarchy = staff.get(CHANGELIST, {"created_at__year": str(named.created_at.year)})
+    assert rows(hierarchy) == {anonymous.pk, named.pk}
