@@ -9,6 +9,7 @@ and staff actions are closed to them (403 `second_factor_required`)."""
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -19,7 +20,12 @@ from accounts.sessions import SECOND_FACTOR_CLAIM, VERSION_CLAIM
 
 class VersionedJWTAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Any) -> Any:
-        user: Any = super().get_user(validated_token)
+        try:
+            user: Any = super().get_user(validated_token)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            # A signed token whose user id is not an id at all (a forged claim, a key leak):
+            # unauthenticated, not a crash.
+            raise InvalidToken(_("Token contained no recognizable user identification")) from None
         # Tokens from before versions carry none: they count as version 0.
         if int(validated_token.get(VERSION_CLAIM, 0)) != getattr(user, "token_version", 0):
             raise InvalidToken(_("Token is no longer valid: sign in again."))

@@ -27,10 +27,15 @@ def is_owner(user: Any, case: Any) -> bool:
 
 
 def may_act(user: Any, case: Any, actor: str) -> bool:
-    """Whether `user` may take an action whose actor is `actor` (`STAFF` or `OWNER`)."""
+    """Whether `user` may take an action whose actor is `actor` (`STAFF` or `OWNER`).
+
+    Nobody acts as staff on a case they own (separation of duties): an officer who filed a
+    dossier as a citizen does not receive, approve or return it. One they filed at the
+    counter for someone else is not theirs and stays theirs to handle.
+    """
     if actor == OWNER:
         return is_owner(user, case)
-    return handles(user, case)
+    return handles(user, case) and not is_owner(user, case)
 
 
 def cases_visible_to(user: Any, cases: QuerySet[Any], *, own: Q) -> QuerySet[Any]:
@@ -63,3 +68,10 @@ def record_personal_data_read(user: Any, case: Any) -> None:
     logged. The caller has already scoped the read."""
     if not is_owner(user, case):
         audit.record(user, "view_personal_data", case, agency_id=case.agency_id)
+
+
+def record_personal_data_list(user: Any, cases: list[Any], *, where: str) -> None:
+    """Log, in one query, that `user` saw the personal data of `cases` in a list (the API's,
+    the admin's, an export) as staff; their own cases are not logged."""
+    others = [case for case in cases if not is_owner(user, case)]
+    audit.record_many(user, "view_personal_data", others, details={"list": where})

@@ -427,6 +427,19 @@ class WorkflowAdmin(RankScopedAdmin):
             if action in allowed
         ]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and response.status_code == 200 and changelist is not None:
+            # The rows show personal data (names, titles): audited like a detail read, one
+            # query for the page.
+            access.record_personal_data_list(
+                request.user, list(changelist.result_list), where="admin"
+            )
+        return response
+
     def change_view(
         self,
         request: HttpRequest,

@@ -41,6 +41,30 @@ def record(
     )
 
 
+def record_many(
+    actor: Any, action: str, objects: list[Any], *, details: dict[str, Any] | None = None
+) -> int:
+    """One entry per object (each on behalf of its `agency_id`), written in one query: for a
+    list that shows personal data. Returns how many."""
+    if not objects:
+        return 0
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    entries = [
+        AuditLogEntry(
+            actor=actor,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            agency_id=getattr(obj, "agency_id", None),
+            details=details or {},
+        )
+        for obj in objects
+    ]
+    AuditLogEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
 def record_transition(actor: Any, action: str, obj: Any, from_status: str) -> AuditLogEntry:
     """Audit one state-machine action on an object with `status` and `agency_id`.
 

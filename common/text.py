@@ -13,3 +13,67 @@ def fold(text: str) -> str:
     text = squash_spaces(text).lower().replace("đ", "d")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+# Characters no text we accept may hold: NUL and the other C0/C1 controls (tab, newline and
+# carriage return excepted) and lone UTF-16 surrogates (which cannot even be encoded as
+# UTF-8: one stored in a row made every page showing it fail). Zero-width joiners and
+# non-joiners stay: Khmer and other scripts need them.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Bidirectional embeddings, overrides and isolates: they make a name or a title display
+# otherwise than it reads.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+MAX_DEPTH = 32
+
+
+class BadText(ValueError):
+    """A string with a forbidden character, or nesting deeper than `MAX_DEPTH`, at `path`."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def check_text(value: object, *, max_depth: int = MAX_DEPTH) -> None:
+    """Raise `BadText` for the first string (key or value, at any depth) holding a forbidden
+    character, or for nesting deeper than `max_depth`. Iterative: a hostile depth cannot
+    exhaust the stack."""
+    stack: list[tuple[object, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > max_depth:
+            raise BadText(path or "non_field_errors", "depth")
+        if isinstance(item, str):
+            if _FORBIDDEN.search(item):
+                raise BadText(path or "non_field_errors", "characters")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _FORBIDDEN.search(key):
+                    raise BadText(path or "non_field_errors", "characters")
+                stack.append((child, child_path, depth + 1))
+        elif isinstance(item, list | tuple):
+            for index, child in enumerate(item):
+                stack.append((child, f"{path}.{index}" if path else str(index), depth + 1))
+
+
+def strip_bidi_controls(text: str) -> str:
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def printable(text: str) -> str:
+    """`text` with forbidden characters replaced by U+FFFD: for showing rows stored before
+    they were refused."""
+    return _FORBIDDEN.sub("\ufffd", text)
+
+
+def printable_data(value: object) -> object:
+    """`value` with every string (keys too) made `printable`, at any depth."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_data(key): printable_data(child) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_data(child) for child in value]
+    return value

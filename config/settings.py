@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # `private, no-cache` on authenticated API answers that set no Cache-Control themselves.
     "common.api.caching.ApiCacheControlMiddleware",
+    # Query parameters with forbidden characters refused; pages with stored bad text rendered.
+    "common.api.hygiene.TextHygieneMiddleware",
     # Brotli/gzip for JSON: outermost after security, so it sees the body every other
     # middleware has finished with (Django's advice for GZipMiddleware).
     "common.api.compression.CompressionMiddleware",
@@ -300,7 +302,8 @@ REST_FRAMEWORK = {
         "accounts.authentication.VersionedJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON and multipart with text hygiene (common/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["common.api.parsers.JSONParser"],
     # orjson, writing what DRF's JSONRenderer wrote (common/api/renderers.py); no browsable API.
     "DEFAULT_RENDERER_CLASSES": ["common.api.renderers.FastJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "common.api.pagination.CursorPagination",

@@ -22,7 +22,7 @@ from accounts.models import User
 from common.api.mixins import LanguageCodeField
 from common.i18n import DEFAULT_LANGUAGE
 from common.phones import normalize_phone
-from common.text import squash_spaces
+from common.text import squash_spaces, strip_bidi_controls
 
 # Longer passwords only cost hashing time; no one types more on a phone.
 PASSWORD_MAX_LENGTH = 128
@@ -74,7 +74,8 @@ class OtpField(serializers.RegexField):
 
 def clean_full_name(value: str) -> str:
     # Phones may send decomposed Vietnamese (NFD); store one form so search and sorting agree.
-    return squash_spaces(unicodedata.normalize("NFC", value))
+    # Bidi controls would make the name display otherwise than it reads.
+    return squash_spaces(strip_bidi_controls(unicodedata.normalize("NFC", value)))
 
 
 class OtpRequestSerializer(serializers.Serializer):

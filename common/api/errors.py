@@ -8,6 +8,8 @@ error with `attr: null` and a meaningful `code` (`token_not_valid`, `user_inacti
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext_lazy as _
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
@@ -57,6 +59,12 @@ class ExceptionHandler(StandardizedExceptionHandler):
     simplejwt's errors."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, RequestDataTooBig):
+            too_large = exceptions.APIException(
+                _("The request body is too large."), code="request_too_large"
+            )
+            too_large.status_code = 413
+            return too_large
         if isinstance(exc, DomainError):
             if exc.status_code == 403 and self._second_factor_missing():
                 exc = SecondFactorRequired()

@@ -11,7 +11,8 @@ matters on a 2-core server answering many small phones. Its defaults differ from
 * a type neither knows is an error, never a silent `null` (drf-orjson-renderer's own fallback
   answers `None` for anything it does not recognise);
 * what orjson cannot write at all (an integer beyond 64 bits in a citizen's `form_data`) falls
-  back to DRF's renderer instead of failing the request.
+  back to DRF's renderer instead of failing the request; text that cannot be encoded at all
+  (a lone surrogate stored before such text was refused) is written as U+FFFD.
 
 Text is UTF-8 and never `\\u`-escaped, as with DRF's `UNICODE_JSON`: Vietnamese stays readable
 and takes two or three bytes a letter instead of six.
@@ -23,6 +24,8 @@ import orjson
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
+
+from common.text import printable_data
 
 _drf_encoder = JSONEncoder()
 
@@ -47,4 +50,12 @@ class FastJSONRenderer(ORJSONRenderer):
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except orjson.JSONEncodeError:
+            pass
+        try:
             return JSONRenderer().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # Text stored before such characters were refused (a lone surrogate): shown as
+            # U+FFFD rather than failing the whole answer.
+            return JSONRenderer().render(
+                printable_data(data), accepted_media_type, renderer_context
+            )

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casework.api import serializers as case_shapes
+from common.text import strip_bidi_controls
 from feedback.actions import FEEDBACK
 from feedback.models import Feedback, FeedbackAttachment, FeedbackCategory
 
@@ -54,6 +55,10 @@ class FeedbackInput(serializers.Serializer):
     client_created_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="When the phone wrote it."
     )
+
+    def validate_title(self, value: str) -> str:
+        # Bidi controls would make the title display otherwise than it reads.
+        return strip_bidi_controls(value)
 
 
 class FeedbackEventOutput(case_shapes.CaseEventOutput):

@@ -19,7 +19,7 @@ from uuid import UUID
 from django.db.models import Count, F, Q, QuerySet, Sum
 
 from agencies.models import Agency
-from onestop.stats.tallies import OnTimeTally, RatingTally
+from onestop.stats.tallies import OnTimeTally, RatingTally, from_outside
 from services.models import ServiceRequest, ServiceRequestEvent, ServiceRequestRating
 
 Status = ServiceRequest.Status
@@ -127,8 +127,11 @@ def ratings_by_agency(
     """Per agency of `agencies`: applicants' ratings given in `[start, end)`. Agencies
     without any are left out. One query."""
     rows: Any = (
-        ServiceRequestRating.objects.filter(
-            request__agency__in=agencies, created_at__gte=start, created_at__lt=end
+        from_outside(
+            ServiceRequestRating.objects.filter(
+                request__agency__in=agencies, created_at__gte=start, created_at__lt=end
+            ),
+            "request",
         )
         .values("request__agency_id")
         .annotate(count=Count("pk"), total=Sum("score"))

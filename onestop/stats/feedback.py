@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from agencies.models import Agency
 from feedback.models import Feedback, FeedbackRating
-from onestop.stats.tallies import RatingTally
+from onestop.stats.tallies import RatingTally, from_outside
 
 Status = Feedback.Status
 
@@ -68,8 +68,11 @@ def ratings_by_agency(
     """Per agency of `agencies`: authors' ratings of answers given in `[start, end)`.
     Agencies without any are left out. One query."""
     rows: Any = (
-        FeedbackRating.objects.filter(
-            feedback__agency__in=agencies, created_at__gte=start, created_at__lt=end
+        from_outside(
+            FeedbackRating.objects.filter(
+                feedback__agency__in=agencies, created_at__gte=start, created_at__lt=end
+            ),
+            "feedback",
         )
         .values("feedback__agency_id")
         .annotate(count=Count("pk"), total=Sum("score"))

@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, QuerySet
 from django.utils import timezone
+
+from agencies.models import StaffMembership
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,19 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
     return start, end
+
+
+def from_outside(ratings: QuerySet, case_field: str) -> QuerySet:  # type: ignore[type-arg]
+    """`ratings` without those given by staff of the agency that handled the case (or of an
+    agency above it): an officer who filed a case for themselves must not rate their own
+    office into the statistics."""
+    in_house = (
+        StaffMembership.objects.filter(user=OuterRef("author"))
+        .annotate(
+            case_path=ExpressionWrapper(
+                OuterRef(f"{case_field}__agency__path"), output_field=CharField()
+            )
+        )
+        .filter(case_path__startswith=F("agency__path"))
+    )
+    return ratings.exclude(Exists(in_house))

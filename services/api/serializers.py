@@ -11,6 +11,7 @@ from rest_framework.exceptions import ErrorDetail
 from casework.api import serializers as case_shapes
 from common.files import signed_url
 from common.i18n import translate
+from common.text import strip_bidi_controls
 from services.actions import DOSSIERS
 from services.audio_help import prefetched_audio_help
 from services.models import (
@@ -110,6 +111,10 @@ class ServiceRequestInput(serializers.Serializer):
         required=False,
         help_text="Assisted submission: the citizen agreed to have it filed; must be true.",
     )
+
+    def validate_applicant_name(self, value: str) -> str:
+        # Bidi controls would make the name display otherwise than it reads.
+        return strip_bidi_controls(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         assisted = {"applicant_phone", "applicant_name", "applicant_consent"} & set(attrs)
