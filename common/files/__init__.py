@@ -33,6 +33,9 @@ from mutagen.mp4 import MP4, Atoms
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from PIL import Image, ImageOps
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from rest_framework.exceptions import ErrorDetail
 
 from common import audit
@@ -291,6 +294,54 @@ def _check_pdf(data: bytes) -> None:
     tail = data[-1024:]
     if not _PDF_HEADER.match(data) or b"%%EOF" not in tail or b"startxref" not in tail:
         raise _unreadable(PDF)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            # Its content cannot be inspected.
+            raise _unreadable(PDF)
+        active = _pdf_active_content(reader.trailer)
+    except (PdfReadError, ValueError, KeyError, TypeError, RecursionError):
+        raise _unreadable(PDF) from None
+    if active:
+        raise _file_error(
+            _("PDF documents with scripts, launch actions or embedded files are not accepted."),
+            "pdf_active_content",
+        )
+
+
+# A PDF with more objects than this is not what a citizen scans at a counter.
+_PDF_MAX_OBJECTS = 50_000
+_PDF_ACTIONS = {"/JavaScript", "/Launch"}
+
+
+def _pdf_active_content(trailer: Any) -> bool:
+    """Whether any object reachable from the trailer is JavaScript, a launch action or an
+    embedded file (walked iteratively, each object once)."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[Any] = [trailer]
+    visited = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        visited += 1
+        if visited > _PDF_MAX_OBJECTS:
+            raise ValueError("too many objects")
+        if isinstance(item, DictionaryObject):
+            if "/JS" in item or item.get("/S") in _PDF_ACTIONS:
+                return True
+            if item.get("/Type") == "/EmbeddedFile" or "/EmbeddedFiles" in item:
+                return True
+            if "/JavaScript" in item or "/EF" in item:
+                return True
+            stack.extend(value for name, value in item.items() if name != "/Parent")
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+    return False
 
 
 # Payload bytes after the TOC byte by frame type (RFC 4867 §5.3): AMR-NB modes 0–7 and SID

@@ -33,7 +33,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
 
 from common import files
-from common.exceptions import Conflict
+from common.exceptions import Conflict, InvalidInput
 from common.models import Upload
 
 TUS_VERSION = "1.0.0"
@@ -257,26 +257,51 @@ def finished_upload(user: Any, upload_id: Any) -> Iterator[File]:
     """The caller's finished upload as a file, consumed if the block completes.
 
     Use it around the action that attaches the file: it runs in one transaction with the
-    upload's row locked, so an upload is attached once, and a failing attach (a 400 from
-    the inspection, a 403, a full dossier) leaves it to be attached again. 404 when the
-    upload is not the caller's or has expired; 409 `upload_incomplete` while bytes are
+    upload's row locked, so an upload is attached once, and a failing attach (a 403, a full
+    dossier, content refused for this kind but fine for another) leaves it to be attached
+    again. Content no attachment could ever take (not an accepted type at all, a PDF with
+    active content, too large for any kind) is discarded with its bytes at once. 404 when
+    the upload is not the caller's or has expired; 409 `upload_incomplete` while bytes are
     missing; 409 `upload_already_attached` the second time.
     """
-    with transaction.atomic():
-        upload = uploads_of(user).select_for_update().filter(pk=upload_id).first()
-        if upload is None:
-            raise NotFound(_("No upload with this id."))
-        if upload.attached_at is not None:
-            raise UploadAlreadyAttached()
-        if not upload.is_finished:
-            raise UploadIncomplete()
-        path = partial_path(upload)
-        with open(path, "rb") as source:
-            yield File(source, name=upload.filename or "upload")
-        upload.attached_at = timezone.now()
-        upload.save(update_fields=["attached_at", "updated_at"])
-        # The attachment holds its own (inspected, re-encoded) copy now.
-        transaction.on_commit(lambda: _remove(path))
+    useless: Upload | None = None
+    try:
+        with transaction.atomic():
+            upload = uploads_of(user).select_for_update().filter(pk=upload_id).first()
+            if upload is None:
+                raise NotFound(_("No upload with this id."))
+            if upload.attached_at is not None:
+                raise UploadAlreadyAttached()
+            if not upload.is_finished:
+                raise UploadIncomplete()
+            path = partial_path(upload)
+            with open(path, "rb") as source:
+                try:
+                    yield File(source, name=upload.filename or "upload")
+                except InvalidInput:
+                    if not _attachable_at_all(path, upload.filename):
+                        useless = upload
+                    raise
+            upload.attached_at = timezone.now()
+            upload.save(update_fields=["attached_at", "updated_at"])
+            # The attachment holds its own (inspected, re-encoded) copy now.
+            transaction.on_commit(lambda: _remove(path))
+    finally:
+        if useless is not None:
+            Upload.objects.filter(pk=useless.pk, attached_at__isnull=True).delete()
+            _remove(partial_path(useless))
+
+
+def _attachable_at_all(path: str, filename: str) -> bool:
+    """Whether some attachment kind would take the bytes at `path`."""
+    with open(path, "rb") as source:
+        try:
+            files.inspect_upload(
+                File(source, name=filename or "upload"), (files.IMAGE, files.PDF, files.AUDIO)
+            )
+        except InvalidInput:
+            return False
+    return True
 
 
 def purge_expired() -> int:

@@ -671,3 +671,22 @@ def test_two_patches_at_the_same_offset_land_once(citizen_a, monkeypatch):
     assert upload.offset == 8
     with open(uploads.partial_path(upload), "rb") as stored:
         assert stored.read() == winner.encode() * 8
+
+
+@pytest.mark.django_db
+def test_an_upload_no_attachment_could_take_leaves_nothing_behind(citizen_a, dossier):
+    client = client_for(citizen_a)
+    upload_id = finished_upload(client, b"MZ\x90\x00 not a document at all" * 20, filename="x.exe")
+    upload = Upload.objects.get(pk=upload_id)
+    partial = uploads.partial_path(upload)
+    assert os.path.exists(partial)
+
+    refused = client.post(
+        f"/api/v1/requests/{dossier.pk}/attachments/",
+        {"upload_id": upload_id, "kind": "document"},
+        format="json",
+    )
+
+    assert_error(refused, 400, "unsupported_file_type", "file")
+    assert not Upload.objects.filter(pk=upload_id).exists()
+    assert not os.path.exists(partial)
