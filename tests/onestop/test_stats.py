@@ -192,95 +192,115 @@ def test_a_provincial_board_counts_its_subtree_and_nothing_else(world, january):
     assert (body["from"], body["to"]) == ("2026-01-01", "2026-01-31")
     requests = body["requests"]
     assert requests["total"] == 6
+    # Figures resting on 1–4 items are withheld (a commune is small: they could point at a
+    # person); zeros and larger figures are shown.
     assert requests["by_status"] == {
-        "submitted": 1,
+        "submitted": None,
         "received": 0,
         "supplement_requested": 0,
-        "in_progress": 1,
+        "in_progress": None,
         "result_ready": 0,
-        "completed": 4,
+        "completed": None,
         "rejected": 0,
         "cancelled": 0,
     }
-    # 3 of 4 completed by their due date (the board's one and two of Lâm Bình's).
-    assert requests["on_time_rate"] == 75.0
-    assert requests["overdue"] == 1
-    assert requests["average_rating"] == 3.5  # (5 + 4 + 2 + 3) / 4
+    # 3 of 4 completed by their due date, 4 ratings: too few to publish.
+    assert requests["on_time_rate"] is None
+    assert requests["overdue"] is None
+    assert requests["average_rating"] is None
     assert body["feedback"] == {
-        "total": 3,
+        "total": None,
         "by_status": {
             "submitted": 0,
-            "in_progress": 1,
-            "answered": 1,
-            "closed": 1,
+            "in_progress": None,
+            "answered": None,
+            "closed": None,
             "rejected": 0,
             "withdrawn": 0,
         },
-        "average_rating": 4.5,
+        "average_rating": None,
+    }
+    assert set(body["suppressed"]) == {
+        "requests.by_status.submitted",
+        "requests.by_status.in_progress",
+        "requests.by_status.completed",
+        "requests.on_time_rate",
+        "requests.overdue",
+        "requests.average_rating",
+        "feedback.total",
+        "feedback.by_status.in_progress",
+        "feedback.by_status.answered",
+        "feedback.by_status.closed",
+        "feedback.average_rating",
     }
 
 
 def test_a_commune_office_counts_only_itself(world, january):
     requests = stats(world["lam_binh_office"], **JANUARY)["requests"]
     assert requests["total"] == 5
-    assert requests["on_time_rate"] == 66.7
-    assert requests["average_rating"] == 3.67
+    # 3 completed, 3 ratings: withheld.
+    assert requests["on_time_rate"] is None
+    assert requests["average_rating"] is None
 
 
 def test_the_other_province_and_the_root(world, january):
     other = stats(world["db_board"], **JANUARY)
-    assert other["requests"]["total"] == 2
-    assert other["requests"]["on_time_rate"] == 0.0
-    assert other["requests"]["average_rating"] == 1.0
-    assert other["feedback"]["total"] == 1
+    assert other["requests"]["total"] is None
+    assert other["requests"]["on_time_rate"] is None
+    assert other["requests"]["average_rating"] is None
+    assert other["feedback"]["total"] is None
 
     everything = stats(world["ministry"], **JANUARY)
     assert everything["requests"]["total"] == 8
     assert everything["requests"]["on_time_rate"] == 60.0  # 3 of 5
-    assert everything["feedback"]["total"] == 4
+    assert everything["requests"]["average_rating"] == 3.0  # (5 + 4 + 2 + 3 + 1) / 5
+    assert everything["feedback"]["total"] is None
 
 
 def test_the_period_is_whole_local_days(world, citizen_a):
-    dossier(world, citizen_a, created=datetime(2026, 2, 1, 0, 0, tzinfo=VN))  # first instant
-    dossier(world, citizen_a, created=datetime(2026, 2, 28, 23, 59, tzinfo=VN))  # last minute
-    dossier(world, citizen_a, created=datetime(2026, 1, 31, 23, 59, tzinfo=VN))  # day before
-    dossier(world, citizen_a, created=datetime(2026, 3, 1, 0, 0, tzinfo=VN))  # day after
+    for _ in range(3):
+        dossier(world, citizen_a, created=datetime(2026, 2, 1, 0, 0, tzinfo=VN))  # first instant
+        dossier(world, citizen_a, created=datetime(2026, 2, 28, 23, 59, tzinfo=VN))  # last minute
+        dossier(world, citizen_a, created=datetime(2026, 1, 31, 23, 59, tzinfo=VN))  # day before
+        dossier(world, citizen_a, created=datetime(2026, 3, 1, 0, 0, tzinfo=VN))  # day after
     # Completed in the period, submitted before it: counts for the on-time rate only.
-    dossier(world, citizen_a, created=at(5), completed=at(3, month=2), due=at(2, month=2))
+    for _ in range(5):
+        dossier(world, citizen_a, created=at(5), completed=at(3, month=2), due=at(2, month=2))
 
     body = stats(world["lam_binh_office"], **{"from": "2026-02-01", "to": "2026-02-28"})
 
-    assert body["requests"]["total"] == 2
+    assert body["requests"]["total"] == 6
     assert body["requests"]["on_time_rate"] == 0.0
 
 
-def test_without_dates_the_last_30_days(world, citizen_a):
-    now = timezone.now()
-    dossier(world, citizen_a, created=now - timedelta(days=1))
-    dossier(world, citizen_a, created=now - timedelta(days=40))
+def test_without_dates_last_month(world, citizen_a):
+    last_day = timezone.localdate().replace(day=1) - timedelta(days=1)
+    first_day = last_day.replace(day=1)
+    inside = datetime(first_day.year, first_day.month, 2, 10, tzinfo=VN)
+    for _ in range(5):
+        dossier(world, citizen_a, created=inside)
+    dossier(world, citizen_a, created=timezone.now())  # this month: not in the period
 
     body = stats(world["lam_binh_office"])
 
-    today = timezone.localdate()
-    assert body["to"] == today.isoformat()
-    assert body["from"] == (today - timedelta(days=29)).isoformat()
-    assert body["requests"]["total"] == 1
+    assert (body["from"], body["to"]) == (first_day.isoformat(), last_day.isoformat())
+    assert body["requests"]["total"] == 5
     assert body["requests"]["on_time_rate"] is None
     assert body["requests"]["average_rating"] is None
     assert body["feedback"]["average_rating"] is None
+    assert body["suppressed"] == []
 
 
-def test_only_from_or_only_to(world, citizen_a):
-    dossier(world, citizen_a, created=at(10))
-    body = stats(world["lam_binh_office"], to="2026-01-20")
-    assert (body["from"], body["to"]) == ("2025-12-22", "2026-01-20")
-    assert body["requests"]["total"] == 1
-    assert stats(world["lam_binh_office"], **{"from": "2026-01-11"})["requests"]["total"] == 0
+def test_only_from_or_only_to_means_that_month(world, citizen_a):
+    body = stats(world["lam_binh_office"], to="2026-02-28")
+    assert (body["from"], body["to"]) == ("2026-02-01", "2026-02-28")
+    body = stats(world["lam_binh_office"], **{"from": "2024-02-01"})
+    assert (body["from"], body["to"]) == ("2024-02-01", "2024-02-29")
 
 
 def test_the_answer_holds_no_personal_data(world, january):
     body = stats(world["tq_board"], **JANUARY)
-    assert set(body) == {"agency", "from", "to", "requests", "feedback"}
+    assert set(body) == {"agency", "from", "to", "requests", "feedback", "suppressed"}
     text = str(body)
     for needle in ("+8490", "Hoàng Thị Mai", "Lò Văn Pánh", "DV-", "PA-"):
         assert needle not in text
@@ -293,7 +313,12 @@ def test_the_answer_holds_no_personal_data(world, january):
         ({"from": "2026-13-01"}, "invalid", "from"),
         ({"from": "yesterday"}, "invalid", "from"),
         ({"to": "2026-01-01T10:00:00"}, "invalid", "to"),
-        ({"from": "2025-01-01", "to": "2026-01-02"}, "period_too_long", "from"),
+        ({"from": "2025-01-01", "to": "2026-01-31"}, "period_too_long", "from"),
+        # Only whole months are published: a day or a week of one office could point at a
+        # person.
+        ({"from": "2026-01-02", "to": "2026-01-31"}, "whole_months", "from"),
+        ({"from": "2026-01-01", "to": "2026-01-30"}, "whole_months", "to"),
+        ({"to": "2026-02-27"}, "whole_months", "to"),
     ],
 )
 def test_bad_periods_are_400_on_the_field(world, params, code, attr):
@@ -338,20 +363,20 @@ def test_a_fixed_number_of_queries_and_then_the_cache(
     feedback(world, citizen_a, status="answered", rating=4)
     # The agency, dossiers by status, completions, ratings, feedback by status, its ratings.
     with django_assert_num_queries(6):
-        small = api.get(url, JANUARY).json()
+        small = api.get(url, {"from": "2025-12-01", "to": "2026-01-31"}).json()
 
     for index in range(12):
         agency = ("lam_binh_office", "tq_board", "muong_phang_office")[index % 3]
         dossier(world, citizen_b, agency, completed=at(19), due=at(20), rating=1 + index % 5)
         feedback(world, citizen_b, agency, status="closed", rating=1 + index % 5)
     with django_assert_num_queries(6):
-        large = api.get(url, {"from": "2026-01-01", "to": "2026-01-30"}).json()
-    assert (small["requests"]["total"], large["requests"]["total"]) == (1, 13)
+        large = api.get(url, JANUARY).json()
+    assert (small["requests"]["total"], large["requests"]["total"]) == (None, 13)
 
     # Asked again within five minutes: only the agency is read (it may have closed since).
     dossier(world, citizen_a, created=at(11))
     with django_assert_num_queries(1):
-        again = api.get(url, {"from": "2026-01-01", "to": "2026-01-30"}).json()
+        again = api.get(url, JANUARY).json()
     assert again == large
 
 
