@@ -31,6 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/bandit -q -c pyproject.toml -r .
 
 schema: install
 	DJANGO_ENV=test $(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn

@@ -107,7 +107,8 @@ def retry_delay(attempts: int, retry_after: int | None = None) -> float:
     backoff = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
     # Jitter spreads a burst of failures (an FCM outage) over time instead of retrying in
     # lockstep.
-    backoff *= random.uniform(0.5, 1.0)  # noqa: S311 - not for security
+    # Jitter, not for security.
+    backoff *= random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311
     return max(float(retry_after or 0), backoff)
 
 

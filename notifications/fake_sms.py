@@ -31,7 +31,8 @@ from notifications.fake_server import (
     serve,
 )
 
-DEFAULT_TOKEN = "dev-sms-token"
+# The local fake's own token.
+DEFAULT_TOKEN = "dev-sms-token"  # nosec B105
 
 
 def _failure(spec: dict[str, Any]) -> dict[str, Any] | None:

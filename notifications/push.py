@@ -48,7 +48,8 @@ class PushOutcome(enum.StrEnum):
     # Transient: try again later (honour `retry_after` when given).
     RETRY = "retry"
     # The token is dead or not ours: deactivate the device, never retry.
-    INVALID_TOKEN = "invalid_token"
+    # An outcome's name, not a secret.
+    INVALID_TOKEN = "invalid_token"  # nosec B105
     # FCM refused the message itself (not the token): retrying cannot help.
     FAILED = "failed"
 

@@ -7,7 +7,6 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -448,6 +447,7 @@ class ServiceRequestAdmin(queue.WorkflowAdmin):
     def due(self, obj: ServiceRequest) -> str:
         if obj.due_at is None:
             return "—"
+        badge: str = ""
         if obj.is_overdue:
             badge = format_html(
                 ' <span class="workflow-badge workflow-overdue">{}</span>', gettext("Overdue")
@@ -456,8 +456,6 @@ class ServiceRequestAdmin(queue.WorkflowAdmin):
             badge = format_html(
                 ' <span class="workflow-badge workflow-due-soon">{}</span>', gettext("Due soon")
             )
-        else:
-            badge = mark_safe("")
         return format_html("{}{}", queue.local_datetime(obj.due_at), badge)
 
     # -- the detail ------------------------------------------------------------------------

@@ -110,7 +110,8 @@ class SyncCursorPagination(CursorPagination):
     def _paginate_since(
         self, queryset: QuerySet[Any], request: Request, since: datetime
     ) -> list[Any]:
-        assert self.sync_kind, f"{type(self).__name__} needs a sync_kind"
+        if not self.sync_kind:
+            raise TypeError(f"{type(self).__name__} needs a sync_kind")
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()

@@ -25,8 +25,9 @@ from common.i18n.translations import STATE_LABELS, save_translated_object
 from common.models import Language
 
 SEPARATOR = "__"
-READONLY = mark_safe(" readonly")
-REQUIRED = mark_safe(" required")
+# Constant attribute fragments, no user input: safe as they are.
+READONLY = mark_safe(" readonly")  # nosec B308 B703
+REQUIRED = mark_safe(" required")  # nosec B308 B703
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from accounts.models import User
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
 from services.models import PublicService, ServiceCategory
 
-DEMO_PASSWORD = "DemoPass#2026"
+# Demo data only: the seed commands refuse to run outside dev and test.
+DEMO_PASSWORD = "DemoPass#2026"  # nosec B105
 
 AGENCIES: list[dict[str, Any]] = [
     {

@@ -75,3 +75,54 @@ def test_authenticated_answers_are_private_and_revalidate(citizen_a):
 @pytest.mark.django_db
 def test_public_answers_keep_their_own_caching(api, world):
     assert "private" not in api.get("/api/v1/services/").get("Cache-Control", "")
+
+
+def test_the_deploy_check_is_clean_under_prod_settings(tmp_path):
+    """`manage.py check --deploy` with production settings and real-looking secrets: no
+    warning (HSTS, SSL redirect behind the proxy, secure cookies, a strong SECRET_KEY)."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    root = Path(SETTINGS_FILE).parents[1]
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "prod",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(40),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/9",
+        "PUSH_BACKEND": "fcm",
+        "ALLOWED_HOSTS": "api.example.vn",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_admin_and_docs_pages_allow_this_origin_only(client, officer_commune):
+    import re
+
+    client.force_login(officer_commune)
+    for url in ("/admin/", "/admin/login/", "/api/docs/", "/api/redoc/"):
+        response = client.get(url)
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split(";")[1]
+        assert not re.search(r"https?://", policy), policy
+        html = response.content.decode()
+        # No third-party origin, no inline script.
+        assert "fonts.googleapis.com" not in html and "fonts.gstatic.com" not in html, url
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+    script = client.get("/api/docs/", {"script": ""})
+    assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
