@@ -51,7 +51,7 @@ _JSON = st.recursive(
 
 
 # Query strings travel percent-encoded UTF-8, which has no lone surrogates.
-_QUERY_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=20)
+_QUERY_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20)
 
 
 def _operations():
