@@ -23,7 +23,9 @@ class TextHygieneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
             try:
-                check_text({key: request.GET.getlist(key) for key in request.GET})
+                for key in request.GET:
+                    # A parameter may repeat (`?status=a&status=b`): errors name it alone.
+                    check_text({key: " ".join(request.GET.getlist(key))})
             except BadText as bad:
                 error = bad_text_error(bad)
                 detail: Any = error.detail
@@ -33,7 +35,11 @@ class TextHygieneMiddleware:
                     for attr, messages in detail.items()
                     for message in messages
                 ]
-                return JsonResponse({"type": "validation_error", "errors": errors}, status=400)
+                return JsonResponse(
+                    {"type": "validation_error", "errors": errors},
+                    status=400,
+                    json_dumps_params={"ensure_ascii": False},
+                )
         return self.get_response(request)
 
     def process_template_response(

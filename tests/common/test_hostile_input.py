@@ -52,7 +52,9 @@ def test_joiners_and_ordinary_whitespace_stay(world, citizen_a, text):
 
 def test_forbidden_characters_in_a_query_parameter_are_a_400(world, citizen_a):
     response = client_for(citizen_a).get(REQUESTS, {"service": "x\x00"})
-    assert_error(response, 400, "invalid_characters", "service.0")
+    assert_error(response, 400, "invalid_characters", "service")
+    # UTF-8 like every other answer, not \u-escaped.
+    assert "Văn bản" in response.content.decode()
 
 
 def test_a_dossier_that_already_holds_a_lone_surrogate_still_renders_everywhere(
