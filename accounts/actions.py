@@ -1,6 +1,7 @@
 """Every write on accounts: registration, claiming an assisted account, password reset and
 change, change of phone, profile changes, token rotation, logout."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -111,33 +112,66 @@ def confirm_claim(
     `InvalidCode` (400 `invalid_code` on `code_field`). A password Django's validators refuse
     is a 400 on `password` that spends neither the code nor a guess.
     """
-    normalized = normalize_phone(phone) or ""
-    user = User.objects.filter(phone=normalized, is_claimed=False, is_active=True).first()
-    if user is not None:
-        _check_password(password, user, "password")
 
-    def claim() -> User:
-        # Locks the account: two confirmations of one code cannot both win.
-        claimed = (
-            User.objects.select_for_update()
-            .filter(phone=normalized, is_claimed=False, is_active=True)
-            .first()
-        )
-        if claimed is None:
+    def claimed(account: User, fields: list[str]) -> None:
+        audit.record(account, "claim_account", account, details={"fields": sorted(fields)})
+
+    account = _password_by_code(
+        phone,
+        otp.Purpose.CLAIM,
+        code,
+        password,
+        strength_error_field="password",
+        code_field=code_field,
+        unclaimed_only=True,
+        full_name=full_name,
+        finish=claimed,
+    )
+    refresh = RefreshToken.for_user(account)
+    return str(refresh.access_token), str(refresh)
+
+
+def _password_by_code(
+    phone: str,
+    purpose: str,
+    code: str,
+    password: str,
+    *,
+    strength_error_field: str,
+    finish: Callable[[User, list[str]], None],
+    code_field: str = "otp",
+    unclaimed_only: bool = False,
+    full_name: str | None = None,
+) -> User:
+    """Give the active account of `phone` the password `password`, proven by a code of
+    `purpose`: the account is claimed (if it was not) and `finish(account, fields)` runs in
+    the same transaction. A password the validators refuse is a 400 on `strength_error_field`
+    that spends neither the code nor a guess; an account that is not there looks like a
+    wrong code."""
+    normalized = normalize_phone(phone) or ""
+    accounts = User.objects.filter(phone=normalized, is_active=True)
+    if unclaimed_only:
+        accounts = accounts.filter(is_claimed=False)
+    user = accounts.first()
+    if user is not None:
+        _check_password(password, user, strength_error_field)
+
+    def apply() -> User:
+        # Locks the account: two requests with one code cannot both win.
+        account = accounts.select_for_update().first()
+        if account is None:
             raise otp.InvalidCode(code_field)
         fields = ["password", "is_claimed", "updated_at"]
         if full_name:
-            claimed.full_name = full_name
+            account.full_name = full_name
             fields.append("full_name")
-        claimed.set_password(password)
-        claimed.is_claimed = True
-        claimed.save(update_fields=fields)
-        audit.record(claimed, "claim_account", claimed, details={"fields": sorted(fields)})
-        return claimed
+        account.set_password(password)
+        account.is_claimed = True
+        account.save(update_fields=fields)
+        finish(account, fields)
+        return account
 
-    claimed = otp.use_code(normalized, otp.Purpose.CLAIM, code, claim, field_name=code_field)
-    refresh = RefreshToken.for_user(claimed)
-    return str(refresh.access_token), str(refresh)
+    return otp.use_code(normalized, purpose, code, apply, field_name=code_field)
 
 
 def _check_password(password: str, user: User, field_name: str) -> None:
@@ -152,22 +186,19 @@ def reset_password(*, phone: str, otp_code: str, new_password: str) -> None:
     """Set a new password for the account of `phone`, proven by a `reset_password` code;
     ends every session (refresh token) of the account. An unclaimed account is claimed by
     it. Any failure of the code, or a phone without an active account, is `InvalidCode`."""
-    normalized = normalize_phone(phone) or ""
-    user = User.objects.filter(phone=normalized, is_active=True).first()
-    if user is not None:
-        _check_password(new_password, user, "new_password")
 
-    def reset() -> None:
-        account = User.objects.select_for_update().filter(phone=normalized, is_active=True).first()
-        if account is None:
-            raise otp.InvalidCode()
-        account.set_password(new_password)
-        account.is_claimed = True
-        account.save(update_fields=["password", "is_claimed", "updated_at"])
+    def reset(account: User, fields: list[str]) -> None:
         sessions.end_all_sessions(account, reason="password_reset")
         audit.record(account, "reset_password", account)
 
-    otp.use_code(normalized, otp.Purpose.RESET_PASSWORD, otp_code, reset)
+    _password_by_code(
+        phone,
+        otp.Purpose.RESET_PASSWORD,
+        otp_code,
+        new_password,
+        strength_error_field="new_password",
+        finish=reset,
+    )
 
 
 def change_password(

@@ -104,7 +104,6 @@ def rotate(raw: str) -> dict[str, str]:
         return _adopt(raw, payload)
     jti = payload.get(jwt_settings.JTI_CLAIM)
     now = timezone.now()
-    reused = False
     with transaction.atomic():
         session = (
             Session.objects.select_for_update().select_related("user").filter(pk=_uuid(sid)).first()
@@ -129,10 +128,8 @@ def rotate(raw: str) -> dict[str, str]:
         # A refresh token spent before, outside the grace: a copy is in other hands.
         _revoke(Session.objects.filter(pk=session.pk), now, "reuse")
         audit.record(user, "refresh_token_reuse", user, details={"session": str(session.pk)})
-        reused = True
-    if reused:
-        raise InvalidRefreshToken(_("Token is blacklisted"))
-    raise AssertionError("unreachable")
+    # Raised once the revocation is committed.
+    raise InvalidRefreshToken(_("Token is blacklisted"))
 
 
 def _adopt(raw: str, payload: dict[str, Any]) -> dict[str, str]:

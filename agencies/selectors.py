@@ -79,11 +79,7 @@ def agency_ids_in_scope(user) -> frozenset[Any]:  # type: ignore[no-untyped-def]
     this staff member act for that agency", asked many times while one request runs."""
     cached = getattr(user, "_agency_ids_in_scope", None)
     if cached is None:
-        cached = (
-            frozenset(agencies_in_scope(user).values_list("pk", flat=True))
-            if user.is_staff
-            else frozenset()
-        )
+        cached = frozenset(agencies_in_scope(user).values_list("pk", flat=True))
         user._agency_ids_in_scope = cached
     return cached  # type: ignore[no-any-return]
 

@@ -15,6 +15,22 @@ from django.db import models
 from common.models import AuditLogEntry
 
 
+def _entry(
+    actor: Any, action: str, obj: models.Model, agency_id: Any, details: dict[str, Any] | None
+) -> AuditLogEntry:
+    """An unsaved entry; the actor is None for the system or an anonymous request."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditLogEntry(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        agency_id=agency_id,
+        details=details or {},
+    )
+
+
 def record(
     actor: Any,
     action: str,
@@ -29,16 +45,9 @@ def record(
     `details` must be JSON-serialisable; keep personal data out of it (name fields, not
     their values), since the log is kept longer than the data it describes.
     """
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    return AuditLogEntry.objects.create(
-        actor=actor,
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        agency_id=agency_id,
-        details=details or {},
-    )
+    entry = _entry(actor, action, obj, agency_id, details)
+    entry.save(force_insert=True)
+    return entry
 
 
 def record_many(
@@ -48,18 +57,8 @@ def record_many(
     list that shows personal data. Returns how many."""
     if not objects:
         return 0
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
     entries = [
-        AuditLogEntry(
-            actor=actor,
-            action=action,
-            object_type=obj._meta.label_lower,
-            object_id=str(obj.pk),
-            agency_id=getattr(obj, "agency_id", None),
-            details=details or {},
-        )
-        for obj in objects
+        _entry(actor, action, obj, getattr(obj, "agency_id", None), details) for obj in objects
     ]
     AuditLogEntry.objects.bulk_create(entries)
     return len(entries)

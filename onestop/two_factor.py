@@ -8,6 +8,7 @@ confirm), receives ten one-use recovery codes, and is verified from then on.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import segno
@@ -105,8 +106,6 @@ def enrol(request: HttpRequest, admin_site: Any) -> HttpResponse:
 
 
 def _base32(device: TOTPDevice) -> str:
-    import base64
-
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 

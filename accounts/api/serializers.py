@@ -131,9 +131,9 @@ class ClaimConfirmSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Errors about the code name the field the client used.
-        field_name = "code" if "code" in attrs and "otp" not in attrs else "otp"
-        value = attrs.pop("otp", None) or attrs.pop("code", None)
-        attrs.pop("code", None)
+        otp_code, old_code = attrs.pop("otp", None), attrs.pop("code", None)
+        field_name = "otp" if otp_code is not None or old_code is None else "code"
+        value = otp_code if otp_code is not None else old_code
         if value is None:
             message = str(_("This field is required."))
             raise serializers.ValidationError(

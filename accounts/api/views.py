@@ -1,4 +1,3 @@
-import hashlib
 from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -30,8 +29,8 @@ from common.api.throttling import (
     RegisterThrottle,
     UserWriteThrottle,
     client_address,
+    phone_key,
 )
-from common.phones import normalize_phone
 
 THROTTLED = OpenApiResponse(ErrorResponse429Serializer, description="Too many attempts.")
 BAD_CREDENTIALS = OpenApiResponse(
@@ -55,10 +54,15 @@ BAD_TOKEN = OpenApiResponse(
 )
 
 
-class OtpView(LanguageMixin, APIView):
-    # No authentication: registering and resetting a password happen signed out.
+class SignedOutView(LanguageMixin, APIView):
+    """A view for people who are not signed in (registering, recovering, renewing tokens):
+    no authentication, so that a stale token in the app never turns it into a 401."""
+
     authentication_classes = ()
     permission_classes = (AllowAny,)
+
+
+class OtpView(SignedOutView):
     throttle_classes = (GenerousAnonRateThrottle, OtpAddressThrottle)
 
     @extend_schema(
@@ -88,10 +92,7 @@ def _issued(issued: otp.Issued) -> Response:
     return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class RegisterView(LanguageMixin, APIView):
-    # No authentication: a stale token in the app must not turn sign-up into a 401.
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+class RegisterView(SignedOutView):
     throttle_classes = (GenerousAnonRateThrottle, RegisterThrottle)
 
     @extend_schema(
@@ -170,10 +171,8 @@ LOGIN_ADDRESS = failures.Budget("login-address", limit=50)
 
 
 def login_failure_rules(request: Request) -> list[tuple[Any, str]]:
-    raw = request.data.get("phone") if hasattr(request.data, "get") else None
-    text = raw.strip() if isinstance(raw, str) else ""
-    # Unparseable input is hashed so the key stays a safe cache key.
-    phone = normalize_phone(text) or hashlib.sha256(text.encode()).hexdigest()
+    # Without a phone the body is refused (400) before any failure could be counted.
+    phone = phone_key(request) or ""
     address = client_address(request)
     return [
         (LOGIN_PHONE_ADDRESS, f"{phone}|{address}"),
@@ -182,9 +181,7 @@ def login_failure_rules(request: Request) -> list[tuple[Any, str]]:
     ]
 
 
-class ClaimStartView(LanguageMixin, APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+class ClaimStartView(SignedOutView):
     throttle_classes = (GenerousAnonRateThrottle, ClaimThrottle)
 
     @extend_schema(
@@ -206,9 +203,7 @@ class ClaimStartView(LanguageMixin, APIView):
         )
 
 
-class ClaimConfirmView(TokenAnswerMixin, LanguageMixin, APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+class ClaimConfirmView(TokenAnswerMixin, SignedOutView):
     # Keyed on the phone like login; each code also dies after 5 wrong guesses.
     throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
 
@@ -230,9 +225,7 @@ class ClaimConfirmView(TokenAnswerMixin, LanguageMixin, APIView):
         return Response({"access": access, "refresh": refresh})
 
 
-class PasswordResetView(LanguageMixin, APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+class PasswordResetView(SignedOutView):
     # Keyed on the phone like login; each code also dies after 5 wrong guesses.
     throttle_classes = (GenerousAnonRateThrottle, PhoneRateThrottle)
 
@@ -344,10 +337,8 @@ class PhoneVerifyView(LanguageMixin, APIView):
         return Response(s.AccountSerializer(user).data)
 
 
-class TokenRefreshView(TokenAnswerMixin, LanguageMixin, APIView):
-    # No authentication: the app refreshes precisely when its access token has expired.
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+class TokenRefreshView(TokenAnswerMixin, SignedOutView):
+    # Signed out: the app refreshes precisely when its access token has expired.
 
     def get_authenticate_header(self, request: Request) -> str:
         # Without it DRF turns a refused refresh token into a 403; it is a 401 (RFC 7235).

@@ -19,11 +19,7 @@ _MESSAGES = {
 
 def bad_text_error(bad: BadText) -> ValidationError:
     code = "invalid_characters" if bad.reason == "characters" else "too_deep"
-    message = (
-        str(_MESSAGES[bad.reason]) % {"depth": MAX_DEPTH}
-        if bad.reason == "depth"
-        else (str(_MESSAGES[bad.reason]))
-    )
+    message = str(_MESSAGES[bad.reason]) % {"depth": MAX_DEPTH}
     return ValidationError({bad.path: [message]}, code=code)
 
 

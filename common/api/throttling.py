@@ -67,17 +67,24 @@ class GenerousAnonRateThrottle(AddressMixin, AnonRateThrottle):
     scope = "anon"
 
 
+def phone_key(request: Any) -> str | None:
+    """The body's `phone` as a cache key: every format of one number gives the same key (an
+    unparseable one is hashed, so the key stays safe); None without a phone."""
+    raw = request.data.get("phone") if hasattr(request.data, "get") else None
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    return normalize_phone(raw) or hashlib.sha256(raw.strip().encode()).hexdigest()
+
+
 class PhoneRateThrottle(SimpleRateThrottle):
     """Counts attempts per normalised phone number found in the request body."""
 
     scope = "login"
 
     def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
-        raw = request.data.get("phone") if hasattr(request.data, "get") else None
-        if not isinstance(raw, str) or not raw.strip():
+        phone = phone_key(request)
+        if phone is None:
             return None
-        # Unparseable input is hashed so the key stays a safe cache key.
-        phone = normalize_phone(raw) or hashlib.sha256(raw.strip().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": phone}
 
 

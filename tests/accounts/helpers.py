@@ -41,3 +41,31 @@ def register_code(phone: str, purpose: str = "register") -> str:
     from common.phones import normalize_phone
 
     return otp.issue_code(normalize_phone(phone) or phone, purpose, language="vi").code
+
+
+def code_from_sms() -> str:
+    """The 6-digit code of the last SMS the memory backend sent."""
+    import re
+
+    from notifications import sms
+
+    sent = sms.memory_outbox()
+    assert sent, "no SMS was sent"
+    match = re.search(r"\b(\d{6})\b", sent[-1].text)
+    assert match, sent[-1].text
+    return match.group(1)
+
+
+def age_codes(seconds: int = 61) -> None:
+    """Move every one-time code into the past, as if `seconds` had gone by (past the minute
+    before a resend, by default)."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from accounts.models import OneTimeCode
+
+    delta = timedelta(seconds=seconds)
+    OneTimeCode.objects.update(
+        created_at=F("created_at") - delta, expires_at=F("expires_at") - delta
+    )

@@ -1,6 +1,5 @@
 """Claiming an account an officer opened at the counter (assisted submission)."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from django.utils import timezone
 from accounts import otp
 from accounts.models import OneTimeCode, User
 from notifications import sms
-from tests.accounts.helpers import assert_error
+from tests.accounts.helpers import age_codes, assert_error, code_from_sms
 from tests.services.test_assisted import E164, PHONE, file_for
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +34,6 @@ def ask_code(api, captured, phone=PHONE):
     return response
 
 
-def code_from_sms() -> str:
-    sent = sms.memory_outbox()
-    assert sent, "no SMS was sent"
-    match = re.search(r"\b(\d{6})\b", sent[-1].text)
-    assert match, sent[-1].text
-    return match.group(1)
-
-
 def confirm(api, code, phone=PHONE, password=PASSWORD, **extra):
     body = {"phone": phone, "code": code, "password": password, **extra}
     return api.post(CONFIRM, body, format="json")
@@ -50,14 +41,6 @@ def confirm(api, code, phone=PHONE, password=PASSWORD, **extra):
 
 def claim_codes():
     return OneTimeCode.objects.filter(purpose="claim")
-
-
-def age_codes(seconds: int = 61) -> None:
-    """Move the codes sent so far into the past, beyond the minute before a resend."""
-    for row in OneTimeCode.objects.all():
-        OneTimeCode.objects.filter(pk=row.pk).update(
-            created_at=row.created_at - timedelta(seconds=seconds)
-        )
 
 
 def wrong(code: str) -> str:

@@ -3,7 +3,6 @@ password, changing password or phone, and the dossier a squatter must never see.
 
 import re
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -14,7 +13,7 @@ from accounts.models import OneTimeCode, User
 from notifications import sms
 from notifications.models import Notification, SmsMessage
 from services.models import ServiceRequest
-from tests.accounts.helpers import assert_error, register_code
+from tests.accounts.helpers import age_codes, assert_error, code_from_sms, register_code
 from tests.conftest import client_for
 from tests.factories import PASSWORD
 from tests.services.test_assisted import file_for
@@ -44,23 +43,6 @@ def ask(api, phone, purpose, captured, **extra):
         return api.post(OTP, {"phone": phone, "purpose": purpose}, format="json", **extra)
 
 
-def last_code() -> str:
-    sent = sms.memory_outbox()
-    assert sent, "no SMS was sent"
-    match = re.search(r"\b(\d{6})\b", sent[-1].text)
-    assert match, sent[-1].text
-    return match.group(1)
-
-
-def age_codes(seconds: int = 61) -> None:
-    """Move every code into the past, as if `seconds` had gone by."""
-    for row in OneTimeCode.objects.all():
-        OneTimeCode.objects.filter(pk=row.pk).update(
-            created_at=row.created_at - timedelta(seconds=seconds),
-            expires_at=row.expires_at - timedelta(seconds=seconds),
-        )
-
-
 def login(api, phone, password):
     return api.post(TOKEN, {"phone": phone, "password": password}, format="json")
 
@@ -79,7 +61,7 @@ def test_a_code_is_sent_in_one_sms_and_stored_only_as_a_hash(
     assert [m.phone for m in sent] == [NEW_E164]
     assert sent[0].segments == 1
     assert "Mã xác nhận" in sent[0].text and "5 phút" in sent[0].text
-    code = last_code()
+    code = code_from_sms()
     row = OneTimeCode.objects.get()
     assert (row.phone, row.purpose, row.sent) == (NEW_E164, "register", True)
     assert code not in row.code_hash
@@ -197,7 +179,7 @@ def signup(api, code, phone=NEW_PHONE, password=NEW_PASSWORD):
 def test_registering_needs_the_code_sent_to_the_phone(api, django_capture_on_commit_callbacks):
     assert_error(signup(api, "000000"), 400, "invalid_code", "otp")
     ask(api, NEW_PHONE, "register", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
 
     # A code is bound to its phone.
     assert_error(signup(api, code, phone="0912 345 679"), 400, "invalid_code", "otp")
@@ -212,7 +194,7 @@ def test_registering_needs_the_code_sent_to_the_phone(api, django_capture_on_com
 
 def test_five_wrong_guesses_burn_the_code(api, django_capture_on_commit_callbacks):
     ask(api, NEW_PHONE, "register", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(otp.MAX_ATTEMPTS):
         assert_error(signup(api, wrong), 400, "invalid_code", "otp")
@@ -224,7 +206,7 @@ def test_five_wrong_guesses_burn_the_code(api, django_capture_on_commit_callback
 
 def test_a_code_expires_after_five_minutes(api, django_capture_on_commit_callbacks):
     ask(api, NEW_PHONE, "register", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
     age_codes(seconds=5 * 60)
 
     assert_error(signup(api, code), 400, "invalid_code", "otp")
@@ -232,14 +214,14 @@ def test_a_code_expires_after_five_minutes(api, django_capture_on_commit_callbac
 
 def test_a_code_serves_one_purpose_once(api, citizen_a, django_capture_on_commit_callbacks):
     ask(api, citizen_a.phone, "delete_account", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
     body = {"phone": citizen_a.phone, "otp": code, "new_password": NEW_PASSWORD}
 
     # A code for deleting the account does not reset its password.
     assert_error(api.post(RESET, body, format="json"), 400, "invalid_code", "otp")
     age_codes()
     ask(api, citizen_a.phone, "reset_password", django_capture_on_commit_callbacks)
-    body["otp"] = last_code()
+    body["otp"] = code_from_sms()
     assert api.post(RESET, body, format="json").status_code == 204
     assert_error(api.post(RESET, body, format="json"), 400, "invalid_code", "otp")
 
@@ -254,7 +236,7 @@ def test_a_forgotten_password_is_reset_by_sms_and_old_sessions_die(
     other_phone = login(api, citizen_a.phone, PASSWORD).json()
 
     ask(api, "0900 000 001", "reset_password", django_capture_on_commit_callbacks)
-    body = {"phone": "0900 000 001", "otp": last_code(), "new_password": NEW_PASSWORD}
+    body = {"phone": "0900 000 001", "otp": code_from_sms(), "new_password": NEW_PASSWORD}
     response = api.post(RESET, body, format="json")
 
     assert response.status_code == 204, response.content
@@ -273,7 +255,7 @@ def test_a_forgotten_password_is_reset_by_sms_and_old_sessions_die(
 
 def test_a_weak_new_password_keeps_the_code(api, citizen_a, django_capture_on_commit_callbacks):
     ask(api, citizen_a.phone, "reset_password", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
     body = {"phone": citizen_a.phone, "otp": code, "new_password": "123"}
 
     assert_error(api.post(RESET, body, format="json"), 400, "password_too_short", "new_password")
@@ -329,7 +311,7 @@ def test_changing_the_phone_needs_a_code_on_the_new_number_and_tells_the_old_one
     client = client_for(citizen_a)
     old_phone = citizen_a.phone
     ask(api, NEW_PHONE, "change_phone", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
     body = {"password": PASSWORD, "new_phone": NEW_PHONE, "otp": code}
 
     wrong_password = client.post(CHANGE_PHONE, {**body, "password": "x"}, format="json")
@@ -359,7 +341,7 @@ def test_a_new_number_taken_after_its_code_was_sent_is_a_conflict(
     api, citizen_a, django_capture_on_commit_callbacks
 ):
     ask(api, NEW_PHONE, "change_phone", django_capture_on_commit_callbacks)
-    code = last_code()
+    code = code_from_sms()
     User.objects.create_user(phone=NEW_PHONE, password=PASSWORD, full_name="Nhanh Tay")
 
     response = client_for(citizen_a).post(
@@ -404,7 +386,7 @@ def test_a_dossier_filed_for_a_squatted_phone_waits_for_whoever_proves_it(
     # The neighbour, holding the phone, resets the password with a code sent to it.
     age_codes()
     ask(api, NEW_PHONE, "reset_password", django_capture_on_commit_callbacks)
-    body = {"phone": NEW_PHONE, "otp": last_code(), "new_password": NEW_PASSWORD}
+    body = {"phone": NEW_PHONE, "otp": code_from_sms(), "new_password": NEW_PASSWORD}
     assert api.post(RESET, body, format="json").status_code == 204
 
     assert_error(
@@ -428,7 +410,7 @@ def test_an_old_account_verifies_its_phone_and_then_sees_what_was_filed_for_it(
 
     age_codes()
     ask(api, citizen_a.phone, "verify_phone", django_capture_on_commit_callbacks)
-    response = client.post(VERIFY_PHONE, {"otp": last_code()}, format="json")
+    response = client.post(VERIFY_PHONE, {"otp": code_from_sms()}, format="json")
 
     assert response.status_code == 200, response.content
     assert response.json()["phone_verified_at"] is not None
