@@ -107,8 +107,11 @@ MIDDLEWARE = [
     "common.i18n.admin_language.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Admin sign-in lockout per (account, address); last, as django-axes asks.
+    # Admin sign-in lockout per (account, address); after the others, as django-axes asks.
     "axes.middleware.AxesMiddleware",
+    # API writes and the rendering of their answers in one transaction; it calls the view
+    # from process_view, so it comes after every other middleware.
+    "common.api.atomic.AtomicWritesMiddleware",
 ]
 
 if IS_PROD:

@@ -45,10 +45,16 @@ class TextHygieneMiddleware:
     def process_template_response(
         self, request: HttpRequest, response: SimpleTemplateResponse
     ) -> SimpleTemplateResponse:
-        if response.is_rendered:
-            return response
-        try:
-            response.render()
-        except UnicodeEncodeError:
-            response.content = printable(response.rendered_content).encode(response.charset)
+        return render_printable(response)
+
+
+def render_printable(response: Any) -> Any:
+    """Render `response` now (a DRF or template response; any other is returned as it is);
+    text that cannot be encoded comes out as U+FFFD."""
+    if not callable(getattr(response, "render", None)) or response.is_rendered:
         return response
+    try:
+        response.render()
+    except UnicodeEncodeError:
+        response.content = printable(response.rendered_content).encode(response.charset)
+    return response

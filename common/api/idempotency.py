@@ -33,6 +33,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api.hygiene import render_printable
 from common.exceptions import Conflict
 from common.models import IdempotencyRecord
 
@@ -178,23 +179,22 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 def _store(record: IdempotencyRecord, response: Response) -> None:
-    if response.status_code >= 500:
-        _release(record)
-        return
+    """Keep `response` for repeats, in the transaction of the work it answers."""
     rendered = JSONRenderer().render(response.data)
     headers = {
         name: value for name, value in response.items() if name.lower() not in _UNSTORED_HEADERS
     }
     try:
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            state=State.DONE,
-            status_code=response.status_code,
-            response_body=json.loads(rendered) if rendered else None,
-            response_headers=headers,
-        )
+        with transaction.atomic():
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                state=State.DONE,
+                status_code=response.status_code,
+                response_body=json.loads(rendered) if rendered else None,
+                response_headers=headers,
+            )
     except DatabaseError:
-        # The work is done and committed; failing now would make the client retry it. The
-        # row stays in progress until IN_PROGRESS_TIMEOUT frees the key.
+        # Failing now would undo work that is done; the row stays in progress until
+        # IN_PROGRESS_TIMEOUT frees the key.
         logger.exception("could not store the response for Idempotency-Key %r", record.key)
 
 
@@ -250,23 +250,39 @@ def _idempotent(handler: Handler, header_names: Iterable[str]) -> Handler:
         )
         if not first:
             return _replay(record)
+        stored = False
         try:
-            response = handler(view, request, *args, **kwargs)
-        except Exception as exc:
-            try:
-                # The error response the client would get, so a 4xx is kept like any other.
-                response = view.handle_exception(exc)
-            except Exception:
-                _release(record)
-                raise
-        if not hasattr(response, "data"):
-            _release(record)  # not a DRF response: nothing we could replay faithfully
-        else:
-            _store(record, response)
+            # The work, the rendering of its answer and the answer kept for repeats commit
+            # together or not at all (`common.api.atomic`); the claim above is already
+            # committed, so a concurrent repeat sees it.
+            with transaction.atomic():
+                response = _respond(handler, view, request, *args, **kwargs)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                elif hasattr(response, "data"):
+                    _store(record, response)
+                    stored = True
+        except Exception:
+            _release(record)
+            raise
+        if not stored:
+            # A 5xx frees the key so the retry runs again; a response that is not DRF's
+            # could not be replayed faithfully.
+            _release(record)
         return response
 
     wrapper.idempotent = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _respond(handler: Handler, view: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
+    """The handler's response, finalised and rendered as `dispatch` would, or the error
+    response of what it raised (a 4xx is kept like any other answer)."""
+    try:
+        response = handler(view, request, *args, **kwargs)
+    except Exception as exc:
+        response = view.handle_exception(exc)
+    return render_printable(view.finalize_response(request, response, *args, **kwargs))
 
 
 def purge_expired() -> int:

@@ -287,6 +287,7 @@ def test_refresh_works_while_the_app_still_sends_its_expired_access_token(api, c
     assert response.status_code == 200, response.content
 
 
+@pytest.mark.django_db  # every API write runs in a transaction (`common.api.atomic`)
 def test_a_refused_refresh_says_how_to_authenticate(api):
     response = api.post(REFRESH, {"refresh": "x.y.z"}, format="json")
 
