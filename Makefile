@@ -54,7 +54,7 @@ fake-fcm: install
 	$(PY) -m notifications.fake_fcm --port 9099
 
 fake-sms: install
-	$(PY) -m notifications.fake_sms --port 9198
+	$(PY) -m notifications.fake_sms --port 9198 --inbound-url http://$(HOST):$(PORT)/api/v1/sms/inbound/
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles

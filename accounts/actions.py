@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
@@ -86,6 +86,31 @@ def register_citizen(
     user = otp.use_code(normalized, otp.Purpose.REGISTER, otp_code, create)
     user.refresh_from_db(fields=["phone_verified_at"])
     return user
+
+
+def account_for_phone(phone: str, *, full_name: str = "", verified: bool = False) -> User:
+    """The account of `phone` (normalised), or a new unclaimed citizen account with no
+    usable password, to be claimed later with a code sent to the phone.
+
+    `verified`: the phone of a new account is known to be its holder's (an SMS the network
+    delivered from it); an existing account is returned as it is.
+    """
+    existing = User.objects.filter(phone=phone).first()
+    if existing is not None:
+        return existing
+    try:
+        # A savepoint: a concurrent registration of the same phone must not poison the
+        # caller's transaction; the unique index decides, then we read the winner.
+        with transaction.atomic():
+            return User.objects.create_user(
+                phone=phone,
+                password=None,
+                full_name=full_name,
+                is_claimed=False,
+                phone_verified_at=timezone.now() if verified else None,
+            )
+    except IntegrityError:
+        return User.objects.get(phone=phone)
 
 
 def start_claim(*, phone: str, language: str = DEFAULT_LANGUAGE) -> otp.Issued:

@@ -1,5 +1,6 @@
 import re
 import unicodedata
+from collections.abc import Callable
 
 _SPACES = re.compile(r"\s+")
 
@@ -8,11 +9,17 @@ def squash_spaces(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def fold(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics (đ → d) for diacritics-insensitive search."""
-    text = squash_spaces(text).lower().replace("đ", "d")
+def strip_diacritics(text: str) -> str:
+    """`text` without combining marks, đ/Đ as d/D: Vietnamese as people type it on a phone
+    without a Vietnamese keyboard (and as an SMS fits the GSM alphabet)."""
+    text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip Vietnamese diacritics (đ → d) for diacritics-insensitive search."""
+    return strip_diacritics(squash_spaces(text).lower())
 
 
 # Characters no text we accept may hold: NUL and the other C0/C1 controls (tab, newline and
@@ -62,6 +69,18 @@ def strip_bidi_controls(text: str) -> str:
     return _BIDI_CONTROLS.sub("", text)
 
 
+def without_forbidden(text: str) -> str:
+    """`text` with the characters no text may hold removed: for text relayed from outside
+    that cannot be sent back for correction (an SMS a phone sent)."""
+    return _FORBIDDEN.sub("", text)
+
+
+def without_forbidden_data(value: object) -> object:
+    """`value` with every string (keys too) `without_forbidden`, at any depth (within
+    `MAX_DEPTH`; deeper levels are left for `check_text` to refuse)."""
+    return _map_strings(value, without_forbidden)
+
+
 def printable(text: str) -> str:
     """`text` with forbidden characters replaced by U+FFFD: for showing rows stored before
     they were refused."""
@@ -70,10 +89,19 @@ def printable(text: str) -> str:
 
 def printable_data(value: object) -> object:
     """`value` with every string (keys too) made `printable`, at any depth."""
+    return _map_strings(value, printable)
+
+
+def _map_strings(value: object, change: Callable[[str], str], depth: int = 0) -> object:
     if isinstance(value, str):
-        return printable(value)
+        return change(value)
+    if depth > MAX_DEPTH:
+        return value
     if isinstance(value, dict):
-        return {printable_data(key): printable_data(child) for key, child in value.items()}
+        return {
+            _map_strings(key, change, depth + 1): _map_strings(child, change, depth + 1)
+            for key, child in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [printable_data(child) for child in value]
+        return [_map_strings(child, change, depth + 1) for child in value]
     return value

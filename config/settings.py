@@ -290,6 +290,11 @@ SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)
 # Further tries within one send after a 429, a 5xx or a network error; then the outbox retries.
 SMS_HTTP_RETRIES = env.int("SMS_HTTP_RETRIES", default=2)
 
+# SMS commands (`onestop.sms`): the token the SMS gateway sends on `POST sms/inbound/`
+# (empty: the hook refuses every call), and the limits per sending number.
+SMS_INBOUND_TOKEN = secret("SMS_INBOUND_TOKEN", "" if IS_PROD else "dev-sms-inbound-token")
+SMS_COMMANDS_PER_HOUR = env.int("SMS_COMMANDS_PER_HOUR", default=10)
+SMS_PETITIONS_PER_DAY = env.int("SMS_PETITIONS_PER_DAY", default=3)
 
 def check_sms_backend(backend: str, url: str, token: str) -> None:
     """Refuse to start with an `http` SMS backend that has nowhere to send or no token."""

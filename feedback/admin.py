@@ -18,7 +18,14 @@ from feedback.selectors import TRACKING_PREFIX, feedback_actionable_by
 
 @admin.register(FeedbackCategory)
 class FeedbackCategoryAdmin(TranslatedAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "__str__", "default_level", "position", "translation_summary")
+    list_display = (
+        "code",
+        "__str__",
+        "default_level",
+        "sms_default",
+        "position",
+        "translation_summary",
+    )
     search_fields = ("code",)
     exclude = ("translation_status",)
     readonly_fields = ("translation_summary",)

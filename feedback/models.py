@@ -19,10 +19,25 @@ class FeedbackCategory(CaseCategory):
     default_level = models.CharField(
         _("cấp xử lý mặc định"), max_length=16, choices=Level.choices, default=Level.COMMUNE
     )
+    sms_default = models.BooleanField(
+        _("nhận phản ánh gửi qua SMS"),
+        default=False,
+        help_text=_(
+            "Phản ánh gửi bằng tin nhắn (PA <nội dung>) vào lĩnh vực này; chỉ một lĩnh vực."
+        ),
+    )
 
     class Meta(CaseCategory.Meta):
         verbose_name = _("lĩnh vực phản ánh")
         verbose_name_plural = pgettext_lazy("plural", "lĩnh vực phản ánh")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("sms_default",),
+                condition=models.Q(sms_default=True),
+                name="one_sms_default_feedback_category",
+                violation_error_message=_("Chỉ một lĩnh vực nhận phản ánh gửi qua SMS."),
+            )
+        ]
 
 
 class Feedback(Case):

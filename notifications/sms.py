@@ -38,6 +38,8 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from common.text import strip_diacritics
+
 logger = logging.getLogger(__name__)
 
 MAX_SEGMENTS = 2
@@ -163,6 +165,18 @@ def fit_text(text: str, max_segments: int = MAX_SEGMENTS) -> tuple[str, bool]:
         if with_ellipsis[0] <= max_segments:
             keep = index + 1
     return text[:keep].rstrip() + ellipsis, True
+
+
+def compact_text(text: str, max_segments: int = MAX_SEGMENTS) -> str:
+    """`text` in one segment where possible: as it is when it fits one, else without
+    Vietnamese diacritics when that fits one (GSM-7 holds 160 characters, UCS-2 only 70),
+    else as it is, cut to `max_segments`."""
+    squashed = " ".join(unicodedata.normalize("NFC", text).split())
+    if segment_count(squashed) > 1:
+        plain = strip_diacritics(squashed)
+        if segment_count(plain) == 1:
+            return plain
+    return fit_text(squashed, max_segments)[0]
 
 
 # -- backends --------------------------------------------------------------------------------

@@ -4,14 +4,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin_access import ADMIN, RankScopedAdmin
 from agencies.models import Agency
 from agencies.selectors import agencies_administered_by
+from common import audit
 from common.i18n import DEFAULT_LANGUAGE, invalidate_languages
 from common.models import AuditLogEntry, Language
+from onestop.models import InboundSms
 
 # An ISO 639 code, optionally with subtags (`vi`, `hmn`, `zh-hant`), lower case.
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
@@ -127,3 +129,78 @@ class LanguageAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         super().delete_queryset(request, queryset.exclude(code=DEFAULT_LANGUAGE))
         invalidate_languages()
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(RankScopedAdmin):
+    """Read-only: what citizens sent by SMS and what came of it.
+
+    Superusers read every message; agency admins those that became feedback their subtrees
+    handle. Phone numbers and texts are personal data: each list page and each message
+    opened is recorded in the audit log.
+    """
+
+    view_rank = ADMIN
+    list_display = ("received_at", "phone", "command", "outcome", "tracking_code")
+    list_filter = ("command", "outcome", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("=phone", "=tracking_code")
+    search_help_text = _("Phone number or tracking code (exact)")
+    date_hierarchy = "received_at"
+    fields = (
+        "gateway_id",
+        "received_at",
+        "phone",
+        "sender",
+        "text",
+        "command",
+        "outcome",
+        "tracking_code",
+        "feedback",
+        "reply",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundSms]:
+        messages = super().get_queryset(request).select_related("sender", "feedback", "reply")
+        user: Any = request.user
+        if not user.is_superuser:
+            messages = messages.filter(
+                feedback__agency__in=agencies_administered_by(user).values("pk")
+            )
+        return messages
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and response.status_code == 200 and changelist is not None:
+            audit.record_many(
+                request.user,
+                "view_personal_data",
+                list(changelist.result_list),
+                details={"list": "admin"},
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and original is not None:
+            audit.record(request.user, "view_personal_data", original)
+        return response
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 
-from common.text import MAX_DEPTH, BadText, check_text
+from common.text import MAX_DEPTH, BadText, check_text, without_forbidden_data
 
 _MESSAGES = {
     "characters": _("Text may not hold control characters or unpaired surrogates."),
@@ -45,3 +45,15 @@ class MultiPartParser(parsers.MultiPartParser):
         parsed = super().parse(stream, media_type, parser_context)
         checked({key: parsed.data.getlist(key) for key in parsed.data})
         return parsed
+
+
+class LenientJSONParser(JSONParser):
+    """For text relayed from outside that cannot be sent back for correction (an SMS a
+    phone sent): forbidden characters are dropped instead of refused; depth still counts."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            data = parsers.JSONParser.parse(self, stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_("JSON parse error - nested too deep.")) from None
+        return checked(without_forbidden_data(data))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from onestop.api import stats_views
 
@@ -8,4 +8,5 @@ urlpatterns = [
         stats_views.AgencyStatsView.as_view(),
         name="stats-agency",
     ),
+    path("", include("onestop.sms.urls")),
 ]

@@ -15,10 +15,13 @@ CATEGORIES = [
     ("public-order", {"vi": "An ninh, trật tự", "en": "Public order"}, "commune"),
     ("suggestion", {"vi": "Góp ý, kiến nghị", "en": "Suggestions"}, "province"),
 ]
+# Where petitions sent by SMS (`PA <text>`) go.
+SMS_CATEGORY = "infrastructure"
 
 
 def seed_feedback_demo() -> int:
     """Create or update the demo categories; returns how many there are."""
+    FeedbackCategory.objects.exclude(code=SMS_CATEGORY).update(sms_default=False)
     for position, (code, name, level) in enumerate(CATEGORIES):
         FeedbackCategory.objects.update_or_create(
             code=code,
@@ -26,6 +29,7 @@ def seed_feedback_demo() -> int:
                 "name": name,
                 "default_level": level,
                 "position": position,
+                "sms_default": code == SMS_CATEGORY,
                 "translation_status": {**ENGLISH_REVIEWED, **SAMPLES.get(code, {})},
             },
         )

@@ -4,10 +4,10 @@ counter by an officer on behalf of a citizen (assisted submission)."""
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.actions import account_for_phone
 from agencies.models import AdministrativeUnit
 from agencies.selectors import acts_for
 from casework import actions as casework
@@ -77,23 +77,6 @@ def submit_request(
     )
 
 
-def _applicant_by_phone(phone: str, full_name: str):  # type: ignore[no-untyped-def]
-    """The account of `phone`, or a new unclaimed citizen account (no usable password)."""
-    User = get_user_model()
-    existing = User.objects.filter(phone=phone).first()
-    if existing is not None:
-        return existing
-    try:
-        # A savepoint: a concurrent registration of the same phone must not poison the
-        # caller's transaction; the unique index decides, then we read the winner.
-        with transaction.atomic():
-            return User.objects.create_user(
-                phone=phone, password=None, full_name=full_name, is_claimed=False
-            )
-    except IntegrityError:
-        return User.objects.get(phone=phone)
-
-
 def submit_assisted_request(
     *,
     officer,  # type: ignore[no-untyped-def]
@@ -121,7 +104,7 @@ def submit_assisted_request(
     if not acts_for(officer, agency.pk):
         raise NotAllowed()
     with transaction.atomic():
-        applicant = _applicant_by_phone(phone, applicant_name)
+        applicant = account_for_phone(phone, full_name=applicant_name)
         if applicant.pk == officer.pk:
             raise InvalidInput(
                 {"applicant_phone": [_("File your own dossier without assistance.")]},

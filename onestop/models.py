@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from common.models import UUIDModel
+
+
+class InboundSms(UUIDModel):
+    """One SMS a citizen sent to the service's number, relayed by the SMS gateway, and what
+    came of it (`onestop.sms`). Kept for every message, refused ones included, so staff can
+    see what people asked and what they were told."""
+
+    class Command(models.TextChoices):
+        STATUS = "status", _("Tra cứu (TT)")
+        PETITION = "petition", _("Phản ánh (PA)")
+        HELP = "help", _("Hướng dẫn (HD)")
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", _("Đã trả lời trạng thái")
+        NOT_FOUND = "not_found", _("Không tìm thấy")
+        FILED = "filed", _("Đã tạo phản ánh")
+        HELP = "help", _("Đã gửi hướng dẫn")
+        NEEDS_COMMUNE = "needs_commune", _("Thiếu mã xã")
+        REFUSED = "refused", _("Không tiếp nhận")
+        RATE_LIMITED = "rate_limited", _("Vượt giới hạn, không trả lời")
+        IGNORED = "ignored", _("Số gửi không hợp lệ, không trả lời")
+
+    gateway_id = models.CharField(_("mã tin của nhà mạng"), max_length=100, unique=True)
+    phone = models.CharField(_("số điện thoại"), max_length=32)
+    text = models.TextField(_("nội dung"))
+    received_at = models.DateTimeField(_("thời điểm nhận"))
+    command = models.CharField(_("lệnh"), max_length=16, choices=Command.choices)
+    outcome = models.CharField(_("kết quả"), max_length=16, choices=Outcome.choices)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("tài khoản gửi"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    tracking_code = models.CharField(_("mã hồ sơ, phản ánh"), max_length=20, blank=True)
+    feedback = models.ForeignKey(
+        "feedback.Feedback",
+        verbose_name=_("phản ánh đã tạo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reply = models.ForeignKey(
+        "notifications.SmsMessage",
+        verbose_name=_("tin trả lời"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("tin nhắn đến")
+        verbose_name_plural = pgettext_lazy("plural", "tin nhắn đến")
+        ordering = ("-created_at",)
+        # The per-number limits count a phone's recent messages.
+        indexes = [models.Index(fields=("phone", "created_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_command_display()} · {self.get_outcome_display()}"
