@@ -63,7 +63,7 @@ class AtomicWritesMiddleware:
     def _applies(request: HttpRequest, view_func: Callable[..., HttpResponse]) -> bool:
         if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
             return False
-        if request.content_type.startswith(UPLOAD_TYPES):
+        if (request.content_type or "").startswith(UPLOAD_TYPES):
             return False
         handler = getattr(getattr(view_func, "cls", None), (request.method or "").lower(), None)
         return not (getattr(handler, "idempotent", False) and IDEMPOTENCY_HEADER in request.headers)
