@@ -31,6 +31,18 @@ class DomainError(Exception):
         return " ".join(message for _field, message in self.messages())
 
 
+class Message(str):
+    """A message with its own machine-readable code, for `InvalidInput.errors`
+    (`Message(_("This field is required."), "required")`)."""
+
+    code: str
+
+    def __new__(cls, text: Any, code: str) -> "Message":
+        message = super().__new__(cls, str(text))
+        message.code = code
+        return message
+
+
 class InvalidInput(DomainError):
     """A 400 naming the fields at fault: `errors` nests like the input, e.g.
     `{"form_data": {"child": {"birth_date": ["..."]}}}` or `{"items": {"0": {...}}}`."""

@@ -67,6 +67,28 @@ def test_missing_required_form_field_is_reported_by_its_path(world, citizen_a):
     assert error_attrs(response) == {"form_data.child.birth_date"}
 
 
+def test_each_missing_form_field_is_listed_once_with_code_required(world, citizen_a):
+    response = submit(client_for(citizen_a), form_data={"child": {}})
+
+    assert response.status_code == 400
+    errors = sorted((e["attr"], e["code"]) for e in response.json()["errors"])
+    assert errors == [
+        ("form_data.child.birth_date", "required"),
+        ("form_data.child.full_name", "required"),
+    ]
+
+
+def test_a_form_value_of_the_wrong_type_is_named_once_with_its_code(world, citizen_a):
+    response = submit(client_for(citizen_a), form_data={"child": {"full_name": 7}})
+
+    assert response.status_code == 400
+    errors = sorted((e["attr"], e["code"]) for e in response.json()["errors"])
+    assert errors == [
+        ("form_data.child.birth_date", "required"),
+        ("form_data.child.full_name", "invalid"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("overrides", "attr"),
     [
