@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Errors under /api/ in the one JSON error shape, whoever answered them (DEBUG pages too).
+    "common.api.error_pages.ApiErrorShapeMiddleware",
     # Content-Security-Policy on the admin and the API docs (same origin only).
     "common.api.csp.ContentSecurityPolicyMiddleware",
     # `private, no-cache` on authenticated API answers that set no Cache-Control themselves.

@@ -7,10 +7,12 @@ from drf_spectacular.views import (
 )
 
 from common import views as common_views
+from common.api.index import ApiIndexView
 from common.files.downloads import FileDownloadView
 from common.i18n.admin_translations import translations_view
 
 api_v1: list[URLPattern | URLResolver] = [
+    path("", ApiIndexView.as_view(), name="api-index"),
     path("", include("accounts.api.urls")),
     path("", include("agencies.api.urls")),
     path("", include("services.api.urls")),

@@ -77,3 +77,53 @@ def test_ready_is_503_when_the_database_is_down(client, monkeypatch):
     response = client.get("/health/ready")
     assert response.status_code == 503
     assert "database: OperationalError" in response.json()["problems"]
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_on_an_unknown_api_path_is_still_a_json_404(api):
+    response = api.get("/api/v1/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert_error_shape(response.json(), "client_error", "not_found")
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_on_an_unhandled_exception_is_still_a_json_500(api, world, monkeypatch):
+    from services import selectors
+
+    def explode():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(selectors, "categories", explode)
+    api.raise_request_exception = False
+    response = api.get("/api/v1/service-categories/")
+
+    assert response.status_code == 500
+    assert_error_shape(response.json(), "server_error", "error")
+    assert "boom" not in response.content.decode()
+
+
+def test_a_path_outside_the_versioned_api_is_a_json_404_too(api):
+    response = api.get("/api/v2/services/")
+
+    assert response.status_code == 404
+    assert_error_shape(response.json(), "client_error", "not_found")
+
+
+def test_a_bad_host_header_is_a_json_400(api):
+    response = api.get("/api/v1/services/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), "client_error", "bad_request")
+
+
+def test_the_api_root_is_an_index_of_links(api):
+    response = api.get("/api/v1/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["links"]["schema"] == "/api/v1/schema/"
+    assert body["links"]["services"] == "/api/v1/services/"
+    for path in body["links"].values():
+        assert api.get(path).status_code in (200, 405), path
