@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from common.crypto import EncryptedTextField
 from common.i18n import DEFAULT_LANGUAGE
 from common.phones import normalize_phone
 
@@ -68,6 +69,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Carried by every access token (`ver`); raising it cuts every access token at once
     # (log out everywhere, a new password or phone, deactivation).
     token_version = models.PositiveIntegerField(default=0, editable=False)
+    # Sensitive personal data (Decree 13/2023 art. 2.4): the code of an `EthnicGroup`, kept
+    # only while the `ethnic_group` consent is active, encrypted at rest (`common.crypto`),
+    # shown to its owner only.
+    ethnic_group = EncryptedTextField(_("dân tộc"), blank=True, default="", editable=False)
+    # When the person closed the account (`DELETE me/`): the row stays, anonymised, for the
+    # records that still point at it (dossiers kept by law, anonymous feedback).
+    deleted_at = models.DateTimeField(_("xoá tài khoản lúc"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = UserManager()
@@ -151,3 +159,56 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"Session({self.platform or '?'}, {self.created_at:%Y-%m-%d %H:%M})"
+
+
+class EthnicGroup(models.Model):
+    """One of the 54 ethnic groups of Vietnam, as the General Statistics Office lists them
+    (Quyết định 1019/QĐ-TCTK, 2008): reference data loaded by a migration."""
+
+    code = models.CharField(_("mã"), max_length=2, primary_key=True)
+    name = models.CharField(_("tên dân tộc"), max_length=64)
+    other_names = models.JSONField(_("tên gọi khác"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("dân tộc")
+        verbose_name_plural = pgettext_lazy("plural", "dân tộc")
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Consent(models.Model):
+    """One consent of a person to one purpose, under one version of its text (Decree
+    13/2023 art. 11; Personal Data Protection Law): given at `given_at`, withdrawn at
+    `withdrawn_at`. Giving again after a withdrawal opens a new record, so the history
+    stays; at most one record per person and purpose is active."""
+
+    class Purpose(models.TextChoices):
+        LOCATION = "location", _("Vị trí chính xác trong phản ánh")
+        ETHNIC_GROUP = "ethnic_group", _("Dân tộc trong hồ sơ cá nhân")
+        PUBLISH = "publish", _("Công khai phản ánh")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, verbose_name=_("người dùng"), on_delete=models.CASCADE, related_name="consents"
+    )
+    purpose = models.CharField(_("mục đích"), max_length=20, choices=Purpose.choices)
+    text_version = models.CharField(_("phiên bản nội dung"), max_length=32)
+    given_at = models.DateTimeField(_("đồng ý lúc"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("rút lại lúc"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sự đồng ý")
+        verbose_name_plural = pgettext_lazy("plural", "sự đồng ý")
+        ordering = ("-given_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("user", "purpose"),
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="one_active_consent_per_purpose",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent({self.purpose}, {self.text_version})"

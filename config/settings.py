@@ -4,11 +4,14 @@
 Any secret may also be given as `<NAME>_FILE`, the path of a file holding it.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +40,30 @@ def secret(name: str, default: str = "") -> str:
 SECRET_KEY = secret("SECRET_KEY", _DEV_SECRET)
 JWT_SIGNING_KEY = secret("JWT_SIGNING_KEY", _DEV_JWT_KEY)
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "dev")
+
+
+def _field_encryption_keys() -> list[str]:
+    """Fernet keys for field-level encryption (`common.crypto`): the first encrypts, all
+    decrypt. Comma-separated in FIELD_ENCRYPTION_KEYS (or its `_FILE`); outside prod a key
+    derived from SECRET_KEY stands in, prod requires its own."""
+    keys = [key.strip() for key in secret("FIELD_ENCRYPTION_KEYS").split(",") if key.strip()]
+    if not keys:
+        if IS_PROD:
+            raise ImproperlyConfigured("prod needs FIELD_ENCRYPTION_KEYS")
+        digest = hashlib.sha256(b"field-encryption:" + SECRET_KEY.encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode("ascii")]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS holds a key that is not 32 url-safe base64 bytes "
+                "(make one with Fernet.generate_key())"
+            ) from None
+    return keys
+
+
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -208,6 +235,11 @@ FILE_MAX_IMAGE_PIXELS = env.int("FILE_MAX_IMAGE_PIXELS", default=64_000_000)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=300)
 DOWNLOAD_URL_TTL_SECONDS = env.int("DOWNLOAD_URL_TTL_SECONDS", default=300)
 
+# Data rights (docs/privacy.md). A dossier of a closed account keeps its applicant's name and
+# phone for the handling agency this many days after it ended (10 years by default: the
+# archive period of most procedures' files), then is pseudonymised.
+DOSSIER_RETENTION_DAYS = env.int("DOSSIER_RETENTION_DAYS", default=3650)
+
 # Redis is optional: without REDIS_URL the cache is in-process. The cache backend fails
 # open, so a Redis outage never turns an API call into an error.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -270,6 +302,11 @@ CELERY_BEAT_SCHEDULE = {
     "close-answered-feedback": {
         "task": "feedback.tasks.close_answered",
         "schedule": crontab(hour=1, minute=23),
+    },
+    # Dossiers of closed accounts past DOSSIER_RETENTION_DAYS lose the applicant's identity.
+    "pseudonymise-retained-dossiers": {
+        "task": "services.tasks.pseudonymise_retained_dossiers",
+        "schedule": crontab(hour=3, minute=37),
     },
 }
 
@@ -343,6 +380,13 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "common.api.errors.ExceptionHandler",
+    # The spec: one shared error component per status (common.api.openapi); 405, 406 and
+    # 415 are described once in `components.responses`, not on every operation.
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "429", "500"],
+    "ERROR_SCHEMAS": {
+        status: f"common.api.openapi.ErrorResponse{status}"
+        for status in ("400", "401", "403", "404", "429", "500")
+    },
 }
 
 # `?updated_since=` sync: how far `server_time` trails the clock. Longer than any transaction
@@ -411,9 +455,12 @@ SPECTACULAR_SETTINGS = {
         "FeedbackStatusEnum": "feedback.models.Feedback.Status",
         "FeedbackAttachmentKindEnum": "feedback.models.FeedbackAttachment.Kind",
         "FeedbackCategoryLevelEnum": "feedback.models.FeedbackCategory.Level",
+        "OtpPurposeEnum": "accounts.models.OneTimeCode.Purpose",
+        "ConsentPurposeEnum": "accounts.models.Consent.Purpose",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "common.api.openapi.postprocess_errors",
     ],
 }
 

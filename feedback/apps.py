@@ -16,3 +16,9 @@ class FeedbackConfig(AppConfig):
 
         # Category names in the admin's translator view.
         register_translatables()
+
+        from feedback import data_rights
+
+        # Feedback in a person's data export and in the closing of their account; what
+        # withdrawing `publish` undoes.
+        data_rights.register()

@@ -96,10 +96,12 @@ def queue_sms_fallback(user: Any, kind: str, context: Mapping[str, Any]) -> SmsM
     """Queue the SMS of `kind` to `user.phone`, sent after commit; call inside a transaction.
 
     At most `SMS_RATE_LIMIT` SMS per phone per `SMS_RATE_WINDOW`: one more is recorded as
-    `suppressed` and not sent. Returns the row, or None when the user has no phone number.
+    `suppressed` and not sent. Returns the row, or None when the user has no phone number
+    or no active account.
     """
     phone = getattr(user, "phone", "") or ""
-    if not phone:
+    # A closed account's `phone` is a placeholder, not a number to text.
+    if not phone or not getattr(user, "is_active", True):
         return None
     # Serialises fallbacks per user, so two concurrent transitions cannot both see room
     # for one more SMS under the limit.

@@ -10,6 +10,12 @@ class OnestopConfig(AppConfig):
     name = "onestop"
     verbose_name = "Một cửa"
 
+    def ready(self) -> None:
+        from onestop.sms import data_rights
+
+        # The SMS a person sent, in their data export and the closing of their account.
+        data_rights.register()
+
 
 class StaffAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with the staff site (`onestop.admin_site.StaffAdminSite`) as

@@ -415,7 +415,8 @@ class ServiceRequestAdmin(queue.WorkflowAdmin):
         )
 
     def search_condition(self, term: str) -> Q:
-        condition = super().search_condition(term)
+        # The name kept on the dossiers of a closed account.
+        condition = super().search_condition(term) | Q(applicant_name_snapshot__icontains=term)
         digits = "".join(ch for ch in term if ch.isdigit())
         if (
             normalize_phone(term) is None
@@ -423,11 +424,14 @@ class ServiceRequestAdmin(queue.WorkflowAdmin):
             and digits == term.replace(" ", "")
         ):
             # The last digits of a phone, as people read them out at the counter.
-            condition |= Q(applicant__phone__endswith=digits)
+            condition |= Q(applicant__phone__endswith=digits) | Q(
+                applicant_phone_snapshot__endswith=digits
+            )
         return condition
 
     def phone_condition(self, phone: str) -> Q:
-        return Q(applicant__phone=phone)
+        # A closed account's dossiers are found by the number kept on them.
+        return Q(applicant__phone=phone) | Q(applicant_phone_snapshot=phone)
 
     # -- the queue's columns ------------------------------------------------------------
 
@@ -437,7 +441,7 @@ class ServiceRequestAdmin(queue.WorkflowAdmin):
 
     @admin.display(description=_("Applicant"), ordering="applicant__full_name")
     def applicant_name(self, obj: ServiceRequest) -> str:
-        return obj.applicant.full_name
+        return obj.applicant_display_name
 
     @admin.display(description=_("Received"), ordering="received_at")
     def received(self, obj: ServiceRequest) -> str:
@@ -462,7 +466,7 @@ class ServiceRequestAdmin(queue.WorkflowAdmin):
 
     @admin.display(description=_("Applicant"))
     def applicant_details(self, obj: ServiceRequest) -> str:
-        return f"{obj.applicant.full_name} · {obj.applicant.phone}"
+        return f"{obj.applicant_display_name} · {obj.applicant_display_phone}"
 
     @admin.display(description=_("Assignee"))
     def assignee_name(self, obj: ServiceRequest) -> str:

@@ -21,3 +21,8 @@ class ServicesConfig(AppConfig):
 
         # The catalog's texts in the admin's translator view.
         register_translatables()
+
+        from services import data_rights
+
+        # Dossiers in a person's data export and in the closing of their account.
+        data_rights.register()

@@ -154,11 +154,37 @@ class ServiceRequest(Case):
     status_before_supplement = models.CharField(
         _("trạng thái trước khi yêu cầu bổ sung"), max_length=24, blank=True
     )
+    # Copied from the applicant's account when they close it (`DELETE me/`): the law keeps
+    # the dossier for its retention period and the handling agency still sees who filed it.
+    # Cleared, with the form, when the period ends (`pseudonymise_retained_dossiers`).
+    applicant_name_snapshot = models.CharField(
+        _("họ tên người nộp (lưu giữ)"), max_length=150, blank=True
+    )
+    applicant_phone_snapshot = models.CharField(
+        _("số điện thoại người nộp (lưu giữ)"), max_length=20, blank=True
+    )
+    applicant_erased_at = models.DateTimeField(
+        _("người nộp xoá tài khoản lúc"), null=True, blank=True
+    )
+    pseudonymised_at = models.DateTimeField(_("ẩn danh hoá lúc"), null=True, blank=True)
 
     class Meta(Case.Meta):
         verbose_name = _("hồ sơ")
         verbose_name_plural = pgettext_lazy("plural", "hồ sơ")
         indexes = [models.Index(fields=("agency", "status"))]
+
+    @property
+    def applicant_display_name(self) -> str:
+        """The applicant's name as staff see it: the copy kept when the account was closed."""
+        if self.applicant_erased_at is not None:
+            return self.applicant_name_snapshot
+        return self.applicant.full_name
+
+    @property
+    def applicant_display_phone(self) -> str:
+        if self.applicant_erased_at is not None:
+            return self.applicant_phone_snapshot
+        return self.applicant.phone
 
     @property
     def is_overdue(self) -> bool:

@@ -123,13 +123,17 @@ def request_by_tracking_code(tracking_code: str, phone_last4: str) -> ServiceReq
             "service__code",
             "service__name",
             "applicant__phone",
+            "applicant_phone_snapshot",
+            "applicant_erased_at",
         )
         .filter(tracking_code=code)
         .first()
     )
     if dossier is None:
         return None
-    if not hmac.compare_digest(dossier.applicant.phone[-4:].encode(), phone_last4.encode()):
+    # A closed account's number is the copy kept on the dossier.
+    phone = dossier.applicant_display_phone
+    if not phone or not hmac.compare_digest(phone[-4:].encode(), phone_last4.encode()):
         return None
     return dossier
 

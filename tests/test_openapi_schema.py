@@ -26,13 +26,16 @@ def test_every_operation_is_documented(generated):
     spec = yaml.safe_load(generated)
     assert spec["openapi"].startswith("3.")
     assert spec["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    assert {"Error405", "Error406", "Error415"} <= set(spec["components"]["responses"])
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             where = f"{method.upper()} {path}"
             assert operation.get("operationId"), where
             assert operation.get("summary"), where
             assert operation.get("tags"), where
-            assert "405" in operation["responses"], where
+            # Answers every operation may give are described once, not on each.
+            assert not {"405", "406", "415"} & set(operation["responses"]), where
+            assert "500" in operation["responses"], where
             if {"jwtAuth": []} in operation.get("security", []) and {} not in operation.get(
                 "security", []
             ):

@@ -5,6 +5,7 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -18,7 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import otp, sessions
 from accounts import second_factor as second_factor_device
-from accounts.models import User
+from accounts.models import Consent, User
 from common.api.mixins import LanguageCodeField
 from common.i18n import DEFAULT_LANGUAGE
 from common.phones import normalize_phone
@@ -199,6 +200,13 @@ class HomeCommuneSerializer(serializers.Serializer):
 
 class AccountSerializer(serializers.ModelSerializer):
     administrative_unit = HomeCommuneSerializer(read_only=True, allow_null=True)
+    # Only ever serialised for the account's owner (`me/` and the auth answers).
+    ethnic_group = serializers.SerializerMethodField(
+        help_text=_(
+            "Code of my ethnic group (`ethnic-groups/`), or null; kept only while my "
+            "`ethnic_group` consent is active."
+        )
+    )
 
     class Meta:
         model = User
@@ -210,8 +218,13 @@ class AccountSerializer(serializers.ModelSerializer):
             "administrative_unit",
             "is_staff",
             "phone_verified_at",
+            "ethnic_group",
         )
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_ethnic_group(self, obj: User) -> str | None:
+        return obj.ethnic_group or None
 
 
 class ProfileUpdateSerializer(serializers.Serializer):
@@ -224,9 +237,78 @@ class ProfileUpdateSerializer(serializers.Serializer):
         required=False,
         help_text=_("Commune code of the home commune; null clears it."),
     )
+    ethnic_group = serializers.RegexField(
+        r"^[0-9]{2}$",
+        allow_null=True,
+        required=False,
+        help_text=_(
+            "Code of an ethnic group (`ethnic-groups/`); needs an active `ethnic_group` "
+            "consent. Null clears it."
+        ),
+    )
 
     def validate_full_name(self, value: str) -> str:
         return clean_full_name(value)
+
+    def validate_ethnic_group(self, value: Any) -> Any:
+        if value is not None and not isinstance(self.initial_data.get("ethnic_group"), str):
+            raise serializers.ValidationError(_("Send the code as text, e.g. 08."))
+        return value
+
+
+class ConsentOutput(serializers.Serializer):
+    purpose = serializers.ChoiceField(choices=Consent.Purpose.choices)
+    text_version = serializers.CharField(
+        help_text=_("The version of the consent text the person was shown.")
+    )
+    given_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("Null while the consent is active.")
+    )
+
+
+class ConsentInput(serializers.Serializer):
+    purpose = serializers.ChoiceField(choices=Consent.Purpose.choices)
+    given = serializers.BooleanField(help_text=_("true gives the consent, false withdraws it."))
+    text_version = StrictCharField(
+        max_length=32,
+        required=False,
+        help_text=_("The version of the consent text shown to the person (required to give)."),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["given"] and not attrs.get("text_version"):
+            message = str(_("This field is required."))
+            raise serializers.ValidationError(
+                {"text_version": [serializers.ErrorDetail(message, code="required")]}
+            )
+        return attrs
+
+
+class EthnicGroupOutput(serializers.Serializer):
+    code = serializers.CharField(help_text=_("01–54, in the General Statistics Office's order."))
+    name = serializers.CharField()
+    other_names = serializers.ListField(child=serializers.CharField())
+
+
+class AccountDeletionInput(serializers.Serializer):
+    password = current_password()
+    otp = OtpField(
+        required=False,
+        help_text=_("A code of purpose `delete_account` sent to my phone (`POST auth/otp/`)."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].required = False
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("password" in attrs) == ("otp" in attrs):
+            message = str(_("Send either your password or a code, not both."))
+            raise serializers.ValidationError(
+                {"password": [serializers.ErrorDetail(message, code="password_or_otp")]}
+            )
+        return attrs
 
 
 # simplejwt's login, with the phone accepted in any common format.

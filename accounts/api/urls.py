@@ -18,4 +18,7 @@ urlpatterns = [
     path("auth/sessions/<uuid:pk>/", views.SessionDetailView.as_view(), name="auth-session-detail"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/export/", views.MeExportView.as_view(), name="me-export"),
+    path("me/consents/", views.ConsentListView.as_view(), name="me-consents"),
+    path("ethnic-groups/", views.EthnicGroupListView.as_view(), name="ethnic-groups"),
 ]

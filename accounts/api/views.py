@@ -1,10 +1,9 @@
 from typing import Any, cast
 
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from drf_standardized_errors.openapi_serializers import (
-    ErrorResponse401Serializer,
-    ErrorResponse429Serializer,
-)
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
@@ -13,14 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from accounts import actions, otp, sessions
+from accounts import actions, consents, data_rights, otp, sessions
 from accounts.api import serializers as s
 from accounts.models import User
 from common.api import failures
 from common.api.caching import no_store
 from common.api.idempotency import idempotent
-from common.api.mixins import LanguageMixin
-from common.api.openapi import ErrorResponse409
+from common.api.mixins import ETagMixin, LanguageMixin
+from common.api.openapi import ErrorResponse401, ErrorResponse409, ErrorResponse429
 from common.api.throttling import (
     ClaimThrottle,
     GenerousAnonRateThrottle,
@@ -32,12 +31,12 @@ from common.api.throttling import (
     phone_key,
 )
 
-THROTTLED = OpenApiResponse(ErrorResponse429Serializer, description="Too many attempts.")
+THROTTLED = OpenApiResponse(ErrorResponse429, description="Too many attempts.")
 BAD_CREDENTIALS = OpenApiResponse(
-    ErrorResponse401Serializer, description="Wrong phone or password, or an inactive account."
+    ErrorResponse401, description="Wrong phone or password, or an inactive account."
 )
 TOO_MANY_CODES = OpenApiResponse(
-    ErrorResponse429Serializer,
+    ErrorResponse429,
     description=(
         "`too_many_codes`: a code went to this phone less than a minute ago, or five in the "
         "last hour (`Retry-After` says when to ask again); or too many requests from this "
@@ -49,7 +48,7 @@ INVALID_CODE = (
     "or burnt by 5 wrong guesses (the same answer when the phone has no account)."
 )
 BAD_TOKEN = OpenApiResponse(
-    ErrorResponse401Serializer,
+    ErrorResponse401,
     description="The refresh token is invalid, expired, already used, or its user is inactive.",
 )
 
@@ -429,23 +428,182 @@ class LogoutAllView(LanguageMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+OPEN_CASES_OR_STAFF = OpenApiResponse(
+    ErrorResponse409,
+    description=(
+        "`open_cases`: a dossier of mine is still being handled (wait for it, or cancel "
+        "it); `staff_account`: I hold a staff role (an agency administrator removes it "
+        "first). A code sent in `otp` stays usable."
+    ),
+)
+
+
 class MeView(LanguageMixin, APIView):
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
     throttle_classes = (UserWriteThrottle,)
 
-    @extend_schema(summary="My profile", tags=["me"], responses={200: s.AccountSerializer})
+    @extend_schema(
+        summary="My profile",
+        description="`ethnic_group` is shown to me only, never to staff.",
+        tags=["me"],
+        responses={200: s.AccountSerializer},
+    )
     def get(self, request: Request) -> Response:
         return Response(s.AccountSerializer(request.user).data)
 
     @extend_schema(
         summary="Change my profile",
-        description="`phone` and `is_staff` cannot be changed here.",
+        description=(
+            "`phone` and `is_staff` cannot be changed here. `ethnic_group` is stored "
+            "encrypted and only while my `ethnic_group` consent is active "
+            "(`me/consents/`); without it, 409 `consent_required` and nothing changes. An "
+            "unknown code is `does_not_exist` on `ethnic_group`."
+        ),
         tags=["me"],
         request=s.ProfileUpdateSerializer,
-        responses={200: s.AccountSerializer},
+        responses={
+            200: s.AccountSerializer,
+            409: OpenApiResponse(
+                ErrorResponse409,
+                description="`consent_required`: no active `ethnic_group` consent.",
+            ),
+        },
     )
     def patch(self, request: Request) -> Response:
         serializer = s.ProfileUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = actions.update_profile(cast(User, request.user), **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        user = cast(User, request.user)
+        if "ethnic_group" in data:
+            # First: its refusal (409) must leave the other fields unchanged too.
+            consents.set_ethnic_group(user, data.pop("ethnic_group"))
+        user = actions.update_profile(user, **data)
         return Response(s.AccountSerializer(user).data)
+
+    @extend_schema(
+        summary="Close my account",
+        description=(
+            "Needs my password or a code of purpose `delete_account` (`POST auth/otp/` with "
+            "my phone), not both (`password_or_otp`). `wrong_password` on `password`; "
+            f"{INVALID_CODE} At once: I can no longer sign in, my sessions and devices are "
+            "gone, my name, phone (free to register again), ethnic group and consents are "
+            "erased; my feedback stays as anonymous items, my supports and ratings without my "
+            "identity. Finished dossiers stay with their agency, which still sees my name and "
+            "phone, for the retention period the law sets; then they are pseudonymised."
+        ),
+        tags=["me"],
+        request=s.AccountDeletionInput,
+        responses={204: None, 409: OPEN_CASES_OR_STAFF},
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = s.AccountDeletionInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        data_rights.delete_account(
+            cast(User, request.user), password=data.get("password"), otp_code=data.get("otp")
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportView(LanguageMixin, APIView):
+    @extend_schema(
+        summary="Export everything held about me",
+        description=(
+            "A JSON archive: profile (phone, ethnic group if any), consents, sessions, "
+            "devices, inbox, my dossiers with their timelines and signed links to their files "
+            "(valid a few minutes), my feedback, supports and ratings, and the audit entries "
+            "about my data (staff named only as `staff`). Never stored by caches; the export "
+            "itself is audited."
+        ),
+        tags=["me"],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        archive = data_rights.export_data(cast(User, request.user), request)
+        response = Response(archive)
+        response["Content-Disposition"] = (
+            f'attachment; filename="my-data-{timezone.localdate():%Y-%m-%d}.json"'
+        )
+        no_store(response)
+        return response
+
+
+class ConsentListView(LanguageMixin, APIView):
+    throttle_classes = (UserWriteThrottle,)
+
+    @extend_schema(
+        summary="My consents",
+        description=(
+            "Every record, newest first: the active one of a purpose has no `withdrawn_at`. "
+            "Purposes: `location` (precise coordinates on my feedback), `ethnic_group` (my "
+            "ethnic group on my profile), `publish` (my feedback marked public may appear in "
+            "the public feed)."
+        ),
+        tags=["me"],
+        responses={200: s.ConsentOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        rows = consents.consents_of(cast(User, request.user))
+        return Response(s.ConsentOutput(rows, many=True).data)
+
+    @extend_schema(
+        summary="Give or withdraw a consent",
+        description=(
+            "`given: true` with the `text_version` shown opens a record (201; the same "
+            "version again answers the active record, 200). `given: false` withdraws the "
+            "active one (200) and undoes what it allowed: `ethnic_group` erases my ethnic "
+            "group, `publish` takes my feedback out of the public feed, `location` stops "
+            "coordinates from being stored on new feedback. Withdrawing again answers the "
+            "last record; 409 `consent_not_given` when there never was one."
+        ),
+        tags=["me"],
+        request=s.ConsentInput,
+        responses={
+            200: s.ConsentOutput,
+            201: s.ConsentOutput,
+            409: OpenApiResponse(
+                ErrorResponse409, description="`consent_not_given`: nothing to withdraw."
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = s.ConsentInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = cast(User, request.user)
+        if data["given"]:
+            consent, created = consents.give_consent(user, data["purpose"], data["text_version"])
+        else:
+            consent, created = consents.withdraw_consent(user, data["purpose"]), False
+        return Response(
+            s.ConsentOutput(consent).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class EthnicGroupListView(ETagMixin, LanguageMixin, APIView):
+    # Reference data for anyone: no authentication, so a stale token never turns it into a
+    # 401, and one copy in any cache serves everybody.
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    etag_varies_with_user = False
+
+    @extend_schema(
+        summary="List the ethnic groups of Vietnam",
+        description=(
+            "The 54 groups in the order and with the codes (01–54) of the General Statistics "
+            "Office's list, with some of their other names; send a code as `ethnic_group` in "
+            "`me/`. Carries an `ETag` and may be cached for a day."
+        ),
+        tags=["reference data"],
+        responses={200: s.EthnicGroupOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        rows = consents.ethnic_groups()
+        response = Response(s.EthnicGroupOutput(rows, many=True).data)
+        patch_cache_control(response, public=True, max_age=ETHNIC_GROUPS_MAX_AGE)
+        return response
+
+
+ETHNIC_GROUPS_MAX_AGE = 24 * 3600

@@ -14,7 +14,11 @@ from django.utils.translation import gettext as _
 # status → (type, code, message)
 _ERRORS: dict[int, tuple[str, str, str]] = {
     400: ("client_error", "bad_request", "The request cannot be read."),
-    403: ("client_error", "permission_denied", "You do not have permission to perform this action."),
+    403: (
+        "client_error",
+        "permission_denied",
+        "You do not have permission to perform this action.",
+    ),
     404: ("client_error", "not_found", "Not found."),
     405: ("client_error", "method_not_allowed", "Method not allowed."),
     413: ("client_error", "request_too_large", "The request body is too large."),

@@ -1,19 +1,19 @@
 """OpenAPI pieces: the schema class and the error shapes drf-standardized-errors lacks."""
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.generators import EndpointEnumerator as SpectacularEndpointEnumerator
 from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
 from drf_spectacular.plumbing import is_serializer
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ValidationErrorEnum
 from drf_standardized_errors.openapi_utils import (
     get_flat_serializer_fields,
     get_serializer_fields_with_error_codes,
 )
 from rest_framework import serializers
 
+from common.api import error_codes
 from common.api.openapi_lists import ListConventionsSchema
 from common.i18n.openapi import LanguageConventionsSchema
 
@@ -80,138 +80,163 @@ class AutoSchema(LanguageConventionsSchema, ListConventionsSchema, StandardizedA
             return None
         return [body for body in serializer.values() if is_serializer(body)]
 
-    def _should_add_validation_error_response(self) -> bool:
-        return bool(self._request_bodies_by_media_type()) or bool(
-            super()._should_add_validation_error_response()
-        )
-
     def _determine_fields_with_error_codes(self) -> Any:
         bodies = self._request_bodies_by_media_type()
         if bodies is None:
             return super()._determine_fields_with_error_codes()
         return get_serializer_fields_with_error_codes(get_flat_serializer_fields(bodies))
 
-    def _get_http400_serializer(self) -> Any:
-        proxy = cast(PolymorphicProxySerializer, super()._get_http400_serializer())
-        if not self._is_idempotent():
-            return proxy
-        # The header is not part of the body, so its error is a client error like a parse
-        # error rather than a validation error of some field.
-        return PolymorphicProxySerializer(
-            component_name=proxy.component_name,
-            serializers={**proxy.serializers, "client_error": ErrorResponse400Client},
-            resource_type_field_name="type",
+    def _should_add_validation_error_response(self) -> bool:
+        adds = bool(self._request_bodies_by_media_type()) or bool(
+            super()._should_add_validation_error_response()
         )
+        if adds:
+            # The codes this operation's fields can answer go into the 400 enum.
+            for field in self._determine_fields_with_error_codes():
+                error_codes.collect(400, field.error_codes)
+        return adds
+
+    def _get_error_response_examples(self) -> list[Any]:
+        # The package's generic examples (one per status, on every operation) say nothing
+        # about the operation and made up a fifth of the spec.
+        return []
 
 
-class Error400Client(serializers.Serializer):
-    code = serializers.CharField(help_text="parse_error or invalid_idempotency_key")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
+def _error_serializers(
+    status: int,
+) -> tuple[type[serializers.Serializer], type[serializers.Serializer]]:
+    """`Error<status>` (one error) and `ErrorResponse<status>` (the body): one pair per
+    status, shared by every operation; `postprocess_errors` writes the enums of `type` and
+    `code` into the spec."""
+    item = type(
+        f"Error{status}",
+        (serializers.Serializer,),
+        {
+            "code": serializers.CharField(help_text="Machine-readable; see the enum."),
+            "detail": serializers.CharField(help_text="For people, in the request's language."),
+            "attr": serializers.CharField(
+                allow_null=True,
+                help_text="The field at fault as a dotted path (`form_data.child.full_name`), "
+                "a header name, or null for the request as a whole.",
+            ),
+            "__module__": __name__,
+        },
+    )
+    body = type(
+        f"ErrorResponse{status}",
+        (serializers.Serializer,),
+        {
+            "type": serializers.CharField(
+                help_text="validation_error, client_error or server_error"
+            ),
+            "errors": item(many=True),
+            "__module__": __name__,
+        },
+    )
+    return item, body
 
 
-class ErrorResponse400Client(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error400Client(many=True)  # type: ignore[assignment]
-
-
-class Error409(serializers.Serializer):
-    code = serializers.CharField(help_text="e.g. invalid_transition, phone_taken, already_rated")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse409(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error409(many=True)  # type: ignore[assignment]
-
-
-class Error422(serializers.Serializer):
-    code = serializers.CharField(help_text="idempotency_key_reused")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse422(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error422(many=True)  # type: ignore[assignment]
-
+ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 429, 500)
+ERROR_RESPONSES = {status: _error_serializers(status)[1] for status in ERROR_STATUSES}
+ErrorResponse400 = ERROR_RESPONSES[400]
+ErrorResponse401 = ERROR_RESPONSES[401]
+ErrorResponse403 = ERROR_RESPONSES[403]
+ErrorResponse404 = ERROR_RESPONSES[404]
+ErrorResponse409 = ERROR_RESPONSES[409]
+ErrorResponse410 = ERROR_RESPONSES[410]
+ErrorResponse412 = ERROR_RESPONSES[412]
+ErrorResponse413 = ERROR_RESPONSES[413]
+ErrorResponse422 = ERROR_RESPONSES[422]
+ErrorResponse429 = ERROR_RESPONSES[429]
+ErrorResponse500 = ERROR_RESPONSES[500]
+# What drf-standardized-errors attaches to each operation (ALLOWED_ERROR_STATUS_CODES):
+# the shared components above instead of one 400 component per operation.
+ERROR_SCHEMAS = {str(status): ERROR_RESPONSES[status] for status in (400, 401, 403, 404, 429, 500)}
 
 CONFLICT_RESPONSE = OpenApiResponse(ErrorResponse409, description="Conflict with current state.")
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ErrorResponse422,
     description="`idempotency_key_reused`: this Idempotency-Key came with a different request.",
 )
-
-
-class Error410(serializers.Serializer):
-    code = serializers.CharField(help_text="link_expired")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse410(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error410(many=True)  # type: ignore[assignment]
-
-
-class Error413(serializers.Serializer):
-    code = serializers.CharField(help_text="file_too_large")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True, help_text="The form field, e.g. `file`.")
-
-
-class ErrorResponse413(serializers.Serializer):
-    # A validation error (it names the field) with its own status, so clients can tell
-    # "make it smaller" from other bad input without parsing codes.
-    type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
-    errors = Error413(many=True)  # type: ignore[assignment]
-
-
 GONE_RESPONSE = OpenApiResponse(
     ErrorResponse410, description="`link_expired`: the signed link is past its lifetime."
 )
 FILE_TOO_LARGE_RESPONSE = OpenApiResponse(
     ErrorResponse413, description="`file_too_large`: the file is over the cap for its type."
 )
-
-
-class Error412(serializers.Serializer):
-    code = serializers.CharField(help_text="unsupported_tus_version")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse412(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error412(many=True)  # type: ignore[assignment]
-
-
-class HeaderError(serializers.Serializer):
-    code = serializers.CharField(
-        help_text="required, invalid, max_length, upload_length_exceeded, invalid_idempotency_key"
-    )
-    detail = serializers.CharField()
-    attr = serializers.CharField(
-        allow_null=True, help_text="The header at fault, e.g. `Upload-Length`, or null."
-    )
-
-
-class HeaderErrorResponse(serializers.Serializer):
-    # A bad header names itself in `attr` (validation_error); a problem with the request
-    # as a whole has `attr: null` (client_error).
-    type = serializers.CharField(help_text="validation_error or client_error")
-    errors = HeaderError(many=True)  # type: ignore[assignment]
-
-
 UNSUPPORTED_TUS_VERSION_RESPONSE = OpenApiResponse(
     ErrorResponse412,
     description="`unsupported_tus_version`: `Tus-Resumable` is not `1.0.0`; the answer "
     "carries `Tus-Version`.",
 )
 HEADER_ERROR_RESPONSE = OpenApiResponse(
-    HeaderErrorResponse, description="A tus header is missing or malformed."
+    ErrorResponse400,
+    description="A tus header is missing or malformed (`attr` names it), or the "
+    "Idempotency-Key is malformed.",
 )
+# Answers any operation may give that no operation lists: described once in
+# `components.responses` and in the spec's introduction.
+SHARED_ONLY = {
+    405: "Method not allowed: this path does not take this method (the `Allow` header lists "
+    "those it takes).",
+    406: "Not acceptable: the API answers `application/json` only (files and the receipt "
+    "excepted).",
+    415: "Unsupported media type: bodies are `application/json`, or `multipart/form-data` "
+    "where a file is sent, or `application/offset+octet-stream` for tus.",
+}
+
+
+def postprocess_errors(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """Write the complete enum of `type` and `code` into each status's error components and
+    add the shared 405/406/415 answers to `components.responses`."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    codes = error_codes.codes_by_status()
+    for status in ERROR_STATUSES:
+        item, body = schemas.get(f"Error{status}"), schemas.get(f"ErrorResponse{status}")
+        if status in SHARED_ONLY and (item is None or body is None):
+            item = _plain_schema(_error_serializers(status)[0])
+            body = {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "errors": {
+                        "type": "array",
+                        "items": {"$ref": f"#/components/schemas/Error{status}"},
+                    },
+                },
+                "required": ["type", "errors"],
+            }
+            schemas[f"Error{status}"], schemas[f"ErrorResponse{status}"] = item, body
+        if item is None or body is None:
+            continue
+        item["properties"]["code"]["enum"] = codes.get(status, [])
+        body["properties"]["type"]["enum"] = error_codes.error_types(status)
+        body["properties"]["type"].pop("description", None)
+    responses = result["components"].setdefault("responses", {})
+    for status, description in SHARED_ONLY.items():
+        responses[f"Error{status}"] = {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/ErrorResponse{status}"}
+                }
+            },
+        }
+    return result
+
+
+def _plain_schema(serializer: type[serializers.Serializer]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string"},
+            "detail": {"type": "string"},
+            "attr": {"type": "string", "nullable": True},
+        },
+        "required": ["code", "detail", "attr"],
+    }
 
 
 class EndpointEnumerator(SpectacularEndpointEnumerator):

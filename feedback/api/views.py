@@ -16,7 +16,7 @@ from common.api.mixins import FieldsMixin, LanguageMixin
 from common.api.openapi import CONFLICT_RESPONSE
 from common.api.pagination import CursorPagination
 from common.api.throttling import GenerousAnonRateThrottle, UserWriteThrottle
-from feedback import actions, selectors
+from feedback import actions, data_rights, selectors
 from feedback.api import serializers as s
 
 FEEDBACK_API = shared.CaseApi(actions.FEEDBACK, selectors.feedback_visible_to, s, "Feedback")
@@ -44,7 +44,10 @@ class FeedbackCategoryListView(shared.CategoryListView):
     create_summary="Send a feedback",
     create_description=(
         "Routed to the commune's office for a commune-level category, else to the "
-        "province's board. Coordinates, both or neither, must lie in Vietnam."
+        "province's board. Coordinates, both or neither, must lie in Vietnam; they are "
+        "stored only while the author's `location` consent is active (otherwise dropped, "
+        "the commune stays). `is_public` takes effect only with an active `publish` "
+        "consent (otherwise stored as false). Consents: `me/consents/`."
     ),
     filters=(OpenApiParameter("category", str, description="Category code."),),
 )
@@ -63,6 +66,8 @@ class FeedbackListCreateView(shared.CaseListCreateView):
             selectors.categories(), "category", data["category"], "Unknown category."
         )
         commune = shared.commune_or_400(data["administrative_unit"])
+        # Coordinates and publishing only as far as the author's consents go.
+        data = data_rights.allowed_by_consent(user, data)
         return actions.submit_feedback(  # type: ignore[no-any-return]
             author=user,
             category=category,

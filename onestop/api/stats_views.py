@@ -16,7 +16,6 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from drf_standardized_errors.openapi_serializers import ErrorResponse404Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ErrorDetail, NotFound
@@ -28,6 +27,7 @@ from agencies.models import Agency
 from agencies.selectors import public_agencies, subtree
 from casework.api.serializers import AgencyRefOutput
 from common.api.mixins import LanguageMixin
+from common.api.openapi import ErrorResponse404
 from common.api.throttling import GenerousAnonRateThrottle
 from feedback.models import Feedback
 from onestop.stats import dossiers as dossier_stats
@@ -270,9 +270,7 @@ class AgencyStatsView(LanguageMixin, generics.GenericAPIView):
         parameters=[AgencyStatsInput],
         responses={
             200: AgencyStatsOutput,
-            404: OpenApiResponse(
-                ErrorResponse404Serializer, description="No active agency has this id."
-            ),
+            404: OpenApiResponse(ErrorResponse404, description="No active agency has this id."),
         },
     )
     def get(self, request: Request, pk: UUID) -> Response:

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from drf_standardized_errors.openapi_serializers import ErrorResponse404Serializer
 from rest_framework import generics
 from rest_framework.request import Request
 
+from common.api.openapi import ErrorResponse404
 from common.i18n import DEFAULT_LANGUAGE, translate
 from services import actions, selectors
 from services.models import ServiceRequest
@@ -45,7 +45,7 @@ def render_receipt(dossier: ServiceRequest) -> str:
         # segno builds the markup from the code alone; nothing typed by a user goes into it.
         "qr_svg": SafeString(qr_svg(dossier.tracking_code)),  # nosec
         "service_name": translate(dossier.service.name, DEFAULT_LANGUAGE),
-        "applicant_name": dossier.applicant.full_name,
+        "applicant_name": dossier.applicant_display_name,
         "submitted_on": _local_date(dossier.created_at),
         "received_on": _local_date(dossier.received_at),
         "due_on": _local_date(dossier.due_at),
@@ -81,9 +81,7 @@ class ServiceRequestReceiptView(generics.GenericAPIView):
             (200, "text/html"): OpenApiResponse(
                 OpenApiTypes.STR, description="The receipt page (UTF-8 HTML)."
             ),
-            404: OpenApiResponse(
-                ErrorResponse404Serializer, description="No such dossier in your view."
-            ),
+            404: OpenApiResponse(ErrorResponse404, description="No such dossier in your view."),
         },
     )
     def get(self, request: Request, pk: str) -> HttpResponse:

@@ -9,10 +9,6 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from drf_standardized_errors.openapi_serializers import (
-    ErrorResponse403Serializer,
-    ErrorResponse404Serializer,
-)
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
@@ -22,6 +18,7 @@ from rest_framework.response import Response
 
 from casework.api import views as shared
 from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
+from common.api.openapi import ErrorResponse403, ErrorResponse404
 from common.api.pagination import SyncCursorPagination
 from common.api.throttling import (
     GenerousAnonRateThrottle,
@@ -202,7 +199,7 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
         responses={
             200: s.ServiceRequestLookupOutput,
             404: OpenApiResponse(
-                ErrorResponse404Serializer,
+                ErrorResponse404,
                 description="No dossier has this code with these phone digits.",
             ),
         },
@@ -246,7 +243,7 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
     ),
     attachment_responses={
         403: OpenApiResponse(
-            ErrorResponse403Serializer,
+            ErrorResponse403,
             description="This kind of attachment is not yours to add on this dossier.",
         )
     },

@@ -126,7 +126,7 @@ def test_the_schema_documents_the_auth_and_me_endpoints():
     assert {"200", "401"} <= set(paths["/api/v1/auth/token/refresh/"]["post"]["responses"])
     assert "204" in paths["/api/v1/auth/logout/"]["post"]["responses"]
     me = paths["/api/v1/me/"]
-    assert set(me) == {"get", "patch"}
+    assert set(me) == {"get", "patch", "delete"}
     assert me["get"]["tags"] == ["me"]
     assert {"jwtAuth": []} in me["get"]["security"]
     components = schema["components"]["schemas"]

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from tests.conftest import client_for
 from tests.factories import PASSWORD
 
+FIELD_KEY = "x6Vn0z3Qm7zTn0hT1n6m6hY4m2k9Xq2d8J0bB0o9mV4="
 SETTINGS_FILE = str(Path(__file__).resolve().parents[2] / "config" / "settings.py")
 
 
@@ -23,6 +24,7 @@ def prod_env(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
     monkeypatch.setenv("PUSH_BACKEND", "fcm")
     monkeypatch.setenv("ALLOWED_HOSTS", "api.example.vn")
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", FIELD_KEY)
     return monkeypatch
 
 
@@ -39,6 +41,18 @@ def test_prod_refuses_a_jwt_key_under_32_bytes(prod_env):
 def test_prod_refuses_to_start_without_redis(prod_env):
     prod_env.delenv("REDIS_URL")
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        load()
+
+
+def test_prod_refuses_to_start_without_field_encryption_keys(prod_env):
+    prod_env.delenv("FIELD_ENCRYPTION_KEYS")
+    with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEYS"):
+        load()
+
+
+def test_prod_refuses_a_malformed_field_encryption_key(prod_env):
+    prod_env.setenv("FIELD_ENCRYPTION_KEYS", f"{FIELD_KEY},not-a-key")
+    with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEYS"):
         load()
 
 
@@ -96,6 +110,7 @@ def test_the_deploy_check_is_clean_under_prod_settings(tmp_path):
         "REDIS_URL": "redis://127.0.0.1:6379/9",
         "PUSH_BACKEND": "fcm",
         "ALLOWED_HOSTS": "api.example.vn",
+        "FIELD_ENCRYPTION_KEYS": FIELD_KEY,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(

@@ -39,6 +39,7 @@ def test_register_creates_a_citizen_and_returns_it_without_password(api):
         "administrative_unit": None,
         "is_staff": False,
         "phone_verified_at": user.phone_verified_at.astimezone().isoformat(),
+        "ethnic_group": None,
     }
     assert user.phone == "+84912345678"
     assert user.full_name == "Lò Thị Xuân"

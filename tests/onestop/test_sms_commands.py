@@ -413,3 +413,28 @@ def test_the_admin_lists_inbound_messages_and_audits_the_read(
         str(message.pk),
         superuser,
     )
+
+
+# -- data rights -------------------------------------------------------------------------------
+
+
+def test_a_persons_sms_are_in_their_export_and_erased_when_they_close_the_account(
+    world, verified, sms_category, django_capture_on_commit_callbacks
+):
+    from tests.conftest import client_for
+    from tests.factories import PASSWORD
+
+    send(django_capture_on_commit_callbacks, verified.phone, "PA Duong vao ban bi sat lo")
+    client = client_for(verified)
+
+    archive = client.get("/api/v1/me/export/").json()
+    [sent] = archive["sms_sent"]
+    assert (sent["phone"], sent["text"], sent["outcome"]) == (
+        verified.phone,
+        "PA Duong vao ban bi sat lo",
+        "filed",
+    )
+
+    assert client.delete("/api/v1/me/", {"password": PASSWORD}, format="json").status_code == 204
+    message = InboundSms.objects.get()
+    assert (message.phone, message.text, message.sender, message.outcome) == ("", "", None, "filed")
