@@ -335,6 +335,7 @@ SMS_INBOUND_TOKEN = secret("SMS_INBOUND_TOKEN", "" if IS_PROD else "dev-sms-inbo
 SMS_COMMANDS_PER_HOUR = env.int("SMS_COMMANDS_PER_HOUR", default=10)
 SMS_PETITIONS_PER_DAY = env.int("SMS_PETITIONS_PER_DAY", default=3)
 
+
 def check_sms_backend(backend: str, url: str, token: str) -> None:
     """Refuse to start with an `http` SMS backend that has nowhere to send or no token."""
     if backend == "http" and not (url and token):
