@@ -421,11 +421,19 @@ SIMPLE_JWT = {
 }
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Dịch vụ công vùng cao API",
+    # ASCII, so that generators make a valid package name of it; the Vietnamese name opens
+    # the description.
+    "TITLE": "Dich vu cong vung cao API",
     "DESCRIPTION": (
-        "Online public services and citizen feedback (PAKN) for Vietnam's remote "
-        "ethnic-minority regions. Every error has the shape "
-        '`{"type": ..., "errors": [{"code", "detail", "attr"}]}`.'
+        "**Dịch vụ công vùng cao** — online public services and citizen feedback (PAKN) for "
+        "Vietnam's remote ethnic-minority regions.\n\n"
+        "Every error, on every path under `/api/`, has the shape "
+        '`{"type": ..., "errors": [{"code", "detail", "attr"}]}`; each status has one '
+        "component (`ErrorResponse400`, `ErrorResponse409`, …) whose `code` enum lists every "
+        "code it can carry. Any operation may also answer 405 (a method the path does not "
+        "take), 406 (an `Accept` the API cannot serve) or 415 (a body type it does not "
+        "read); those are described once, in `components.responses`. Guide for app "
+        "developers: docs/app-developers.md."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -462,6 +470,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "common.api.openapi.postprocess_errors",
+        "config.openapi.name_operations",
     ],
 }
 

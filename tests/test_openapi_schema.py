@@ -47,3 +47,22 @@ def test_error_responses_use_the_one_error_shape(generated):
     conflict = spec["paths"]["/api/v1/requests/{id}/transitions/"]["post"]["responses"]["409"]
     ref = conflict["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert set(spec["components"]["schemas"][ref]["properties"]) == {"type", "errors"}
+
+
+def test_operations_have_meaningful_unique_names_and_described_tags(generated):
+    import re
+
+    spec = yaml.safe_load(generated)
+    ids = [
+        operation["operationId"]
+        for item in spec["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "responses" in operation
+    ]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)+", name) for name in ids), ids
+    described = {tag["name"] for tag in spec["tags"] if tag.get("description")}
+    used = {tag for item in spec["paths"].values() for op in item.values() for tag in op["tags"]}
+    assert used <= described
+    assert spec["servers"] and spec["info"]["title"].isascii()
+    assert "Dịch vụ công vùng cao" in spec["info"]["description"]

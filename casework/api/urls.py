@@ -8,8 +8,8 @@ def case_urls(route: str, name: str, views: ModuleType, prefix: str) -> list[URL
     """The routes of a kind of case, served by the views of `views` named
     `<prefix>ListCreateView` (`<route>/`, named `<route>`) and, for one case
     (`<route>/<uuid:pk>/…`, the views `case_views()` builds), `<prefix>DetailView`,
-    `…TransitionView`, `…RatingView` and `…AttachmentView`, named `<name>-detail`,
-    `-transitions`, `-rating` and `-attachments`."""
+    `…TransitionView`, `…RatingView`, `…AttachmentView` and `…AttachmentFromUploadView`, named
+    `<name>-detail`, `-transitions`, `-rating`, `-attachments` and `-attachments-from-upload`."""
 
     def view(kind: str) -> Any:
         return getattr(views, f"{prefix}{kind}View").as_view()
@@ -21,4 +21,9 @@ def case_urls(route: str, name: str, views: ModuleType, prefix: str) -> list[URL
         path(f"{one}/transitions/", view("Transition"), name=f"{name}-transitions"),
         path(f"{one}/rating/", view("Rating"), name=f"{name}-rating"),
         path(f"{one}/attachments/", view("Attachment"), name=f"{name}-attachments"),
+        path(
+            f"{one}/attachments/from-upload/",
+            view("AttachmentFromUpload"),
+            name=f"{name}-attachments-from-upload",
+        ),
     ]

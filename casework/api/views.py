@@ -282,12 +282,16 @@ class CaseAttachmentView(CaseView):
     parser_classes = [MultiPartParser, JSONParser]
     throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
 
+    def body_class(self, request: Request) -> Any:
+        # JSON naming an upload stays accepted here for the apps that send it; the spec
+        # documents it on `attachments/from-upload/`.
+        multipart = isinstance(request.data, QueryDict)
+        return self.api.attachment_input if multipart else self.api.attachment_upload_input
+
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         case = get_object_or_404(self.get_queryset(), pk=pk)
-        multipart = isinstance(request.data, QueryDict)
-        body_class = self.api.attachment_input if multipart else self.api.attachment_upload_input
-        body = body_class(data=request.data)
+        body = self.body_class(request)(data=request.data)
         body.is_valid(raise_exception=True)
         with uploads.attachment_file(request.user, body.validated_data) as file:
             attachment = attach_file(
@@ -297,6 +301,15 @@ class CaseAttachmentView(CaseView):
             self.api.attachment_output(attachment, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+class CaseAttachmentFromUploadView(CaseAttachmentView):
+    """Attach a finished resumable upload (`uploads/`), named in a JSON body."""
+
+    parser_classes = [JSONParser]
+
+    def body_class(self, request: Request) -> Any:
+        return self.api.attachment_upload_input
 
 
 @dataclass(frozen=True)
@@ -314,9 +327,9 @@ def case_views(
     attachment: OperationText,
     attachment_responses: dict[int, Any] | None = None,
 ) -> tuple[type[CaseView], ...]:
-    """The detail, transition, rating and attachment views of a kind of case, documented:
-    operation ids `<tag>_retrieve`, `<tag>_transition`, `<tag>_rating_create` and
-    `<tag>_attachments_create`, named `<prefix>DetailView` and so on."""
+    """The detail, transition, rating and attachment views of a kind of case (a file in the
+    request, or a finished upload named in JSON), documented; named `<prefix>DetailView` and
+    so on. Their operationIds are in config/openapi.py."""
 
     def documented(name: str, base: type[CaseView], output: Any, **schema: Any) -> type[CaseView]:
         method = "get" if base is CaseDetailView else "post"
@@ -361,10 +374,7 @@ def case_views(
         summary=attachment.summary,
         description=attachment.description,
         operation_id=f"{tag}_attachments_create",
-        request={
-            "multipart/form-data": api.attachment_input,
-            "application/json": api.attachment_upload_input,
-        },
+        request={"multipart/form-data": api.attachment_input},
         responses={
             201: api.attachment_output,
             **(attachment_responses or {}),
@@ -377,4 +387,28 @@ def case_views(
         field_name="file",
         methods=["post"],
     )(attach)
-    return detail, transition, rated, attach
+    from_upload = documented(
+        "AttachmentFromUpload",
+        CaseAttachmentFromUploadView,
+        api.attachment_output,
+        summary=f"Attach a finished resumable upload to a {noun}",
+        description=(
+            "`{upload_id, kind}` names an upload finished through `uploads/` (tus), which is "
+            "then used up. The same rules as a file sent with the request: who may attach "
+            "what, in which state, how many; an upload not finished or already attached is a "
+            "409 (`upload_incomplete`, `upload_already_attached`)."
+        ),
+        request=api.attachment_upload_input,
+        responses={
+            201: api.attachment_output,
+            **(attachment_responses or {}),
+            409: CONFLICT_RESPONSE,
+            413: FILE_TOO_LARGE_RESPONSE,
+        },
+    )
+    from_upload = extend_validation_errors(
+        ["unsupported_file_type", "image_too_large", "audio_too_long"],
+        field_name="upload_id",
+        methods=["post"],
+    )(from_upload)
+    return detail, transition, rated, attach, from_upload

@@ -48,7 +48,7 @@ class ApiIndexView(APIView):
             OpenApiExample(
                 "Index",
                 value={
-                    "title": "Dịch vụ công vùng cao API",
+                    "title": "Dich vu cong vung cao API",
                     "version": "1.0.0",
                     "links": {"schema": "/api/v1/schema/", "services": "/api/v1/services/"},
                 },

@@ -94,6 +94,8 @@ class AutoSchema(LanguageConventionsSchema, ListConventionsSchema, StandardizedA
             # The codes this operation's fields can answer go into the 400 enum.
             for field in self._determine_fields_with_error_codes():
                 error_codes.collect(400, field.error_codes)
+            for codes in self._get_extra_validation_errors().values():
+                error_codes.collect(400, codes)
         return adds
 
     def _get_error_response_examples(self) -> list[Any]:

@@ -166,6 +166,7 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
     FeedbackTransitionView,
     FeedbackRatingView,
     FeedbackAttachmentView,
+    FeedbackAttachmentFromUploadView,
 ) = shared.case_views(
     FEEDBACK_API,
     tag="feedback",
@@ -177,8 +178,8 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
     ),
     attachment=shared.OperationText(
         "Attach a photo or the voice note to a feedback",
-        "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
-        "finished resumable upload (`uploads/`), which is then used up; the author, while "
+        "Multipart form with `file` and `kind` (a large file: upload it with `uploads/`, "
+        "then `attachments/from-upload/`); the author, while "
         "the item is submitted or in progress (403 for anyone else, 409 "
         "`invalid_transition` in another state). At most 5 photos and 1 voice note (409 "
         "`too_many_attachments`).",

@@ -220,6 +220,7 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
     ServiceRequestTransitionView,
     ServiceRequestRatingView,
     ServiceRequestAttachmentView,
+    ServiceRequestAttachmentFromUploadView,
 ) = shared.case_views(
     DOSSIER_API,
     tag="requests",
@@ -231,8 +232,8 @@ class ServiceRequestLookupView(LanguageMixin, generics.GenericAPIView):
     ),
     attachment=shared.OperationText(
         "Attach a file to a dossier",
-        "Multipart form with `file` and `kind`, or JSON `{upload_id, kind}` naming a "
-        "finished resumable upload (`uploads/`), which is then used up. The type is "
+        "Multipart form with `file` and `kind` (a large file: upload it with `uploads/`, "
+        "then `attachments/from-upload/`). The type is "
         "detected from the content; "
         "a file that is not what it claims is refused (400 `unsupported_file_type`), as is "
         "one over the size cap (413 `file_too_large`). The applicant attaches documents, "

@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -421,6 +422,22 @@ def test_an_interrupted_5_mb_upload_resumes_and_becomes_a_dossier_document(
 
 
 @pytest.mark.django_db
+def test_attaching_an_upload_has_its_own_json_operation_that_takes_no_file(citizen_a, dossier):
+    client = client_for(citizen_a)
+    url = f"/api/v1/requests/{dossier.pk}/attachments/from-upload/"
+
+    multipart = client.post(
+        url,
+        {"file": samples.upload(samples.pdf_bytes(), "a.pdf", "application/pdf")},
+        format="multipart",
+    )
+    unknown = client.post(url, {"upload_id": str(uuid.uuid4()), "kind": "document"}, format="json")
+
+    assert_error(multipart, 415, "unsupported_media_type")
+    assert_error(unknown, 404, "not_found")
+
+
+@pytest.mark.django_db
 def test_a_finished_upload_becomes_a_feedback_photo_cleaned_like_a_multipart_one(
     citizen_a, feedback
 ):
@@ -429,7 +446,7 @@ def test_a_finished_upload_becomes_a_feedback_photo_cleaned_like_a_multipart_one
     upload_id = finished_upload(client, photo, filename="cầu treo.jpg", filetype="image/jpeg")
 
     response = client.post(
-        f"/api/v1/feedback/{feedback.pk}/attachments/",
+        f"/api/v1/feedback/{feedback.pk}/attachments/from-upload/",
         {"upload_id": upload_id, "kind": "photo"},
         format="json",
     )
