@@ -470,6 +470,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "common.api.openapi.postprocess_errors",
+        "common.api.openapi_lists.postprocess_partial_objects",
         "config.openapi.name_operations",
     ],
 }

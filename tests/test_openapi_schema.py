@@ -66,3 +66,26 @@ def test_operations_have_meaningful_unique_names_and_described_tags(generated):
     assert used <= described
     assert spec["servers"] and spec["info"]["title"].isascii()
     assert "Dịch vụ công vùng cao" in spec["info"]["description"]
+
+
+def test_request_constraints_are_those_the_server_applies(generated):
+    spec = yaml.safe_load(generated)
+    listing = spec["paths"]["/api/v1/requests/"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert params["page_size"]["schema"].items() >= {"minimum": 1, "maximum": 100}.items()
+    assert params["lang"]["schema"]["pattern"]
+
+
+def test_an_object_fields_can_trim_requires_only_its_id(generated, api, world, citizen_a):
+    from tests.conftest import client_for
+    from tests.services.workflow import make_dossier
+
+    spec = yaml.safe_load(generated)
+    schemas = spec["components"]["schemas"]
+    make_dossier(world, citizen_a)
+    trimmed = client_for(citizen_a).get("/api/v1/requests/?fields=id,status").json()
+
+    item_schema = schemas["ServiceRequestOutput"]
+    assert item_schema["required"] == ["id"]
+    assert set(trimmed["results"][0]) == {"id", "status"}
+    assert set(item_schema["required"]) <= set(trimmed["results"][0])

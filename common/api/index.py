@@ -17,7 +17,7 @@ LINKS = {
     "languages": "languages",
     "services": "services",
     "feedback_categories": "feedback-categories",
-    "token": "auth-token",
+    "sign_in": "auth-token",
     "register": "auth-register",
 }
 

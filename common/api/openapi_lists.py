@@ -102,3 +102,38 @@ class ListConventionsSchema:
             if isinstance(paginator, SyncCursorPagination):
                 extra[UPDATED_SINCE_PARAM] = {"invalid"}
         return extra
+
+
+def postprocess_partial_objects(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """An object `?fields=` can trim requires only its `id`.
+
+    A trimmed answer lacks the fields not asked for; a generated client that believed them
+    required would fail to decode it. Without `fields` every field is still sent (the
+    property descriptions stay), so the price is optional types in clients, not missing data.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            names = {p.get("name") for p in operation.get("parameters", [])}
+            if FIELDS_PARAM not in names:
+                continue
+            ok = operation.get("responses", {}).get("200", {})
+            schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
+            component = _component(schemas, schema)
+            results = (component or {}).get("properties", {}).get("results")
+            if results is not None:
+                component = _component(schemas, results.get("items", {}))
+            if component is not None and "required" in component:
+                component["required"] = [name for name in component["required"] if name == "id"]
+                if not component["required"]:
+                    del component["required"]
+    return result
+
+
+def _component(schemas: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any] | None:
+    ref = schema.get("$ref", "")
+    return schemas.get(ref.rsplit("/", 1)[-1]) if ref else None

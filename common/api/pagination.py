@@ -48,6 +48,19 @@ class CursorPagination(pagination.CursorPagination):
             )
         return size
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                # What get_page_size accepts, so a client never builds a request it refuses.
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):  # type: ignore[no-untyped-def]
         # decode_cursor checks the cursor's position against the type of the ordering field.
         self._queryset = queryset

@@ -13,7 +13,8 @@ LANG_PARAM = "lang"
 
 LANG_PARAMETER = OpenApiParameter(
     LANG_PARAM,
-    OpenApiTypes.STR,
+    # A language tag's shape (the codes themselves are data: `GET languages/`).
+    {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 35},
     OpenApiParameter.QUERY,
     description=(
         "Language of the answer, a code from `GET /api/v1/languages/` (e.g. `vi`, `en`, "
