@@ -74,14 +74,16 @@ class Action:
     `sources`: the states it applies in; `target`: the state it leads to (None: unchanged,
     or set by `apply`); `actor`: `STAFF` (in scope of the handling agency) or `OWNER`;
     `needs`: body fields it requires (`reason`, `result`, `answer` and `note` all arrive as
-    the note); `guard`: a further condition on the case (409 when false); `notify`: the
-    notification kind the owner hears under.
+    the note); `takes`: optional body fields it reads beyond `note`; `guard`: a further
+    condition on the case (409 when false); `notify`: the notification kind the owner hears
+    under.
     """
 
     sources: tuple[str, ...]
     target: str | None = None
     actor: str = STAFF
     needs: tuple[str, ...] = ()
+    takes: tuple[str, ...] = ()
     check: Hook | None = None
     guard: Callable[[Any, datetime], bool] | None = None
     apply: Hook | None = None

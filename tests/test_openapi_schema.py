@@ -89,3 +89,27 @@ def test_an_object_fields_can_trim_requires_only_its_id(generated, api, world, c
     assert item_schema["required"] == ["id"]
     assert set(trimmed["results"][0]) == {"id", "status"}
     assert set(item_schema["required"]) <= set(trimmed["results"][0])
+
+
+@pytest.mark.parametrize(
+    ("path", "prefix", "workflow"),
+    [
+        ("/api/v1/requests/{id}/transitions/", "ServiceRequest", "services.actions.DOSSIERS"),
+        ("/api/v1/feedback/{id}/transitions/", "Feedback", "feedback.actions.FEEDBACK"),
+    ],
+)
+def test_each_transition_body_is_typed_by_its_action(generated, path, prefix, workflow):
+    from django.utils.module_loading import import_string
+
+    spec = yaml.safe_load(generated)
+    schemas = spec["components"]["schemas"]
+    body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    union = schemas[body["$ref"].rsplit("/", 1)[-1]]
+    actions = import_string(workflow).actions
+
+    assert union["discriminator"]["propertyName"] == "action"
+    assert set(union["discriminator"]["mapping"]) == set(actions)
+    for name, action in actions.items():
+        shape = schemas[union["discriminator"]["mapping"][name].rsplit("/", 1)[-1]]
+        assert set(shape["required"]) == {"action", *action.needs}, name
+        assert shape["properties"]["action"]["pattern"] == f"^{name}$"

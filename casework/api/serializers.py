@@ -5,11 +5,13 @@ Each app subclasses these under its own names (`ServiceRequestEventOutput`,
 the generated clients keep the names they had.
 """
 
+import copy
+import re
 from typing import Any
 
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -155,6 +157,57 @@ class ActionInput(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+def action_bodies(prefix: str, actions: dict[str, Any], body: type[ActionInput]) -> Any:
+    """The transition body documented as one object per action, discriminated by
+    `action`: each lists the fields its action requires (`Action.needs`) and reads (`note`,
+    `Action.takes`, `internal` where the note may be internal), typed as `body` types them.
+    Validation stays with `body`; this is what a generated client builds requests from."""
+    declared = body._declared_fields
+    shapes = {}
+    for name, action in actions.items():
+        fields: dict[str, Any] = {"action": _constant(name)}
+        for field_name in ("note", *action.takes, *action.needs):
+            fields[field_name] = _remade(declared[field_name], required=field_name in action.needs)
+        if action.may_be_internal:
+            fields["internal"] = _remade(declared["internal"], required=False)
+        camel = "".join(part.capitalize() for part in name.split("_"))
+        fields["__module__"] = body.__module__
+        shapes[name] = type(f"{prefix}{camel}Action", (serializers.Serializer,), fields)
+    return PolymorphicProxySerializer(
+        component_name=f"{prefix}Action",
+        serializers=shapes,
+        resource_type_field_name="action",
+    )
+
+
+def _remade(field: serializers.Field, *, required: bool) -> serializers.Field:
+    """A new field like `field` (a field is rebuilt from its arguments whenever a serializer
+    is instantiated, so attributes set afterwards would not last)."""
+    if isinstance(field, serializers.ListSerializer):
+        # `Item(many=True)`: the list is rebuilt from the item's class.
+        return type(field.child)(many=True, required=required)
+    kwargs = {
+        # A ListField's `child`, bound to the list once, is rebuilt unbound.
+        name: copy.deepcopy(value) if isinstance(value, serializers.Field) else value
+        for name, value in field._kwargs.items()  # type: ignore[attr-defined]
+    }
+    kwargs["required"] = required
+    if required:
+        kwargs.pop("default", None)
+    return type(field)(*field._args, **kwargs)  # type: ignore[attr-defined]
+
+
+def _constant(value: str) -> serializers.Field:
+    """A string field documented as the one value `value` (a pattern rather than a
+    one-value enum, which the spec's enum naming would hoist into a component per action)."""
+
+    @extend_schema_field({"type": "string", "pattern": f"^{re.escape(value)}$"})
+    class Constant(serializers.CharField):
+        pass
+
+    return Constant()
 
 
 class RatingInput(serializers.Serializer):

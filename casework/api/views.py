@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from agencies.models import AdministrativeUnit
 from casework.access import handles, record_personal_data_list, record_personal_data_read
 from casework.actions import attach_file, rate_case
+from casework.api.serializers import action_bodies
 from casework.engine import NOTE_FIELDS, STAFF, Workflow
 from common.api.idempotency import idempotent
 from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
@@ -353,8 +354,13 @@ def case_views(
         CaseTransitionView,
         api.detail_output,
         summary=f"Apply an action of the {noun} state table",
-        operation_id=f"{tag}_transition",
-        request=api.transition_input,
+        description=(
+            f"One body per action (`action` tells which), with the fields that action "
+            f"requires; `allowed_actions` in the {noun}'s detail lists those the caller may "
+            "take now. An action the caller may not take is 403; one the state does not "
+            "allow, 409 `invalid_transition`."
+        ),
+        request=action_bodies(api.prefix, api.workflow.actions, api.transition_input),
         responses={200: api.detail_output, 409: CONFLICT_RESPONSE},
     )
     rated = documented(

@@ -150,6 +150,7 @@ TRANSITIONS: dict[str, Action] = {
         (Status.SUPPLEMENT_REQUESTED,),
         actor=OWNER,
         needs=("responses",),
+        takes=("form_data",),
         apply=_supplement,
         notify="service_request.status_changed",
     ),
