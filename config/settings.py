@@ -471,6 +471,9 @@ SPECTACULAR_SETTINGS = {
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "common.api.openapi.postprocess_errors",
         "common.api.openapi_lists.postprocess_partial_objects",
+        "common.api.openapi.postprocess_descriptions",
+        "common.api.openapi.postprocess_headers",
+        "common.api.openapi.postprocess_shared_parts",
         "config.openapi.name_operations",
     ],
 }

@@ -6,6 +6,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
+from tests.spec import headers, parameters
+
 SCHEMA = Path(__file__).resolve().parent.parent / "openapi" / "schema.yaml"
 
 
@@ -71,7 +73,7 @@ def test_operations_have_meaningful_unique_names_and_described_tags(generated):
 def test_request_constraints_are_those_the_server_applies(generated):
     spec = yaml.safe_load(generated)
     listing = spec["paths"]["/api/v1/requests/"]["get"]
-    params = {p["name"]: p for p in listing["parameters"]}
+    params = parameters(spec, listing)
     assert params["page_size"]["schema"].items() >= {"minimum": 1, "maximum": 100}.items()
     assert params["lang"]["schema"]["pattern"]
 
@@ -113,3 +115,26 @@ def test_each_transition_body_is_typed_by_its_action(generated, path, prefix, wo
         shape = schemas[union["discriminator"]["mapping"][name].rsplit("/", 1)[-1]]
         assert set(shape["required"]) == {"action", *action.needs}, name
         assert shape["properties"]["action"]["pattern"] == f"^{name}$"
+
+
+def test_headers_clients_act_on_are_declared(generated):
+    spec = yaml.safe_load(generated)
+    create = spec["paths"]["/api/v1/requests/"]["post"]["responses"]
+    assert "Idempotent-Replayed" in headers(spec, create["201"])
+    assert "Retry-After" in headers(spec, create["409"])
+    assert "Retry-After" in headers(spec, create["429"])
+    patch = spec["paths"]["/api/v1/uploads/{id}/"]["patch"]
+    offset = parameters(spec, patch)["Upload-Offset"]
+    assert offset["schema"]["format"] == "int64"
+    assert headers(spec, patch["responses"]["204"])["Upload-Offset"]["schema"]["format"] == "int64"
+    detail = spec["paths"]["/api/v1/services/{code}/"]["get"]["responses"]
+    assert "304" in detail and "ETag" in headers(spec, detail["200"])
+
+
+def test_every_response_is_described_and_no_operation_shows_machinery_docs(generated):
+    spec = yaml.safe_load(generated)
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            assert "Negotiates" not in operation.get("description", ""), (method, path)
+            for status, response in operation["responses"].items():
+                assert response.get("description") or "$ref" in response, (method, path, status)

@@ -1,5 +1,8 @@
 """OpenAPI pieces: the schema class and the error shapes drf-standardized-errors lacks."""
 
+import inspect
+import json
+from collections import Counter, defaultdict
 from typing import Any
 
 from drf_spectacular.generators import EndpointEnumerator as SpectacularEndpointEnumerator
@@ -97,6 +100,18 @@ class AutoSchema(LanguageConventionsSchema, ListConventionsSchema, StandardizedA
             for codes in self._get_extra_validation_errors().values():
                 error_codes.collect(400, codes)
         return adds
+
+    def get_description(self) -> str:  # type: ignore[override]
+        # Only what the view and its method say of themselves: a docstring inherited from a
+        # mixin (language negotiation, ETags) describes the machinery, not the operation.
+        view_class = type(self.view)
+        name = getattr(self.view, "action", None) or self.method.lower()
+        own = getattr(getattr(self.view, name, None), "__doc__", None)
+        # The class's docstring speaks for a view of one method, or for the GET of a list
+        # that also creates.
+        if not own and (self.method == "GET" or not hasattr(view_class, "get")):
+            own = view_class.__dict__.get("__doc__")
+        return inspect.cleandoc(own) if own else ""
 
     def _get_error_response_examples(self) -> list[Any]:
         # The package's generic examples (one per status, on every operation) say nothing
@@ -227,6 +242,190 @@ def postprocess_errors(
             },
         }
     return result
+
+
+# What an answer means when its operation says nothing more specific.
+RESPONSE_DESCRIPTIONS = {
+    "200": "Success.",
+    "201": "Created.",
+    "202": "Accepted: the work goes on after the answer.",
+    "204": "Done; no body.",
+    "304": "Not modified: what you hold is current. No body.",
+    "400": "Bad input: `attr` names the field, header or parameter at fault.",
+    "401": "Not signed in, or the access token expired (`token_not_valid`: refresh it).",
+    "403": "Signed in, but not allowed to do this.",
+    "404": "No such item, or not one the caller may see.",
+    "409": "Conflicts with the item's current state.",
+    "413": "Too large.",
+    "422": "This Idempotency-Key came with a different request.",
+    "429": "Too many requests: wait `Retry-After` seconds.",
+    "500": "Server error: retry later (with the same Idempotency-Key for a create).",
+}
+
+
+def postprocess_descriptions(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """Every response has a description: the operation's own, else its status's."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if "$ref" not in response and not response.get("description"):
+                    response["description"] = RESPONSE_DESCRIPTIONS.get(status, "")
+    return result
+
+
+# Byte counts and offsets: a 64-bit integer in every generated client (a tus upload may
+# pass 2 GiB).
+INT64_HEADERS = frozenset({"Upload-Offset", "Upload-Length", "Tus-Max-Size"})
+SHARED_HEADERS = {
+    "RetryAfter": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "IdempotentReplayed": {
+        "description": "`true` when this is the stored answer to an earlier request with "
+        "the same Idempotency-Key (nothing was done again).",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+
+def postprocess_headers(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """The response headers clients act on: `Retry-After` on 429 (and on the 409 of an
+    idempotent request still running), `Idempotent-Replayed` on the successes of idempotent
+    operations; tus byte counts as 64-bit integers."""
+    components = result.setdefault("components", {})
+    components.setdefault("headers", {}).update(SHARED_HEADERS)
+    for schema in components.get("schemas", {}).values():
+        size = schema.get("properties", {}).get("size")
+        if size is not None and size.get("type") == "integer":
+            size["format"] = "int64"
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            parameters = operation.get("parameters", [])
+            idempotent = any(p.get("name") == IDEMPOTENCY_KEY_PARAMETER.name for p in parameters)
+            for parameter in parameters:
+                if parameter.get("in") == "header" and parameter.get("name") in INT64_HEADERS:
+                    parameter["schema"] = {"type": "integer", "format": "int64", "minimum": 0}
+            for status, response in operation.get("responses", {}).items():
+                headers = response.get("headers", {})
+                for name, header in headers.items():
+                    if name in INT64_HEADERS:
+                        header["schema"] = {"type": "integer", "format": "int64", "minimum": 0}
+                wanted = []
+                if status == "429" or (status == "409" and idempotent):
+                    wanted.append(("Retry-After", "RetryAfter"))
+                if idempotent and status.startswith("2"):
+                    wanted.append(("Idempotent-Replayed", "IdempotentReplayed"))
+                for name, component in wanted:
+                    headers[name] = {"$ref": f"#/components/headers/{component}"}
+                if headers and "$ref" not in response:
+                    response["headers"] = headers
+    return result
+
+
+# Parameters and headers many operations share: defined once in `components` and referred
+# to, which keeps the spec small (their descriptions are long) without saying less.
+SHARED_PARAMETERS = frozenset(
+    {
+        "lang",
+        "Accept-Language",
+        "Idempotency-Key",
+        "If-None-Match",
+        "page_size",
+        "cursor",
+        "updated_since",
+    }
+)
+SHARED_RESPONSE_HEADERS = frozenset({"Content-Language", "ETag"})
+
+
+def postprocess_shared_parts(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """Refer to shared parameters, headers and plain error answers instead of repeating
+    them: a parameter or header defined the same way everywhere goes to `components`; an
+    error answer that says no more than its status's default becomes
+    `components.responses.Error<status>`."""
+    components = result.setdefault("components", {})
+    parameters = components.setdefault("parameters", {})
+    headers = components.setdefault("headers", {})
+    responses = components.setdefault("responses", {})
+    seen_parameters: dict[str, dict[str, Any]] = {}
+    seen_headers: dict[str, dict[str, Any]] = {}
+    operations = [
+        operation
+        for item in result.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "responses" in operation
+    ]
+    # Shared only where every occurrence is identical.
+    for operation in operations:
+        for parameter in operation.get("parameters", []):
+            name = parameter.get("name")
+            if name in SHARED_PARAMETERS:
+                seen_parameters.setdefault(_component_name(name), parameter)
+                if seen_parameters[_component_name(name)] != parameter:
+                    seen_parameters[_component_name(name)] = {}
+        for response in operation["responses"].values():
+            for name, header in response.get("headers", {}).items():
+                if name in SHARED_RESPONSE_HEADERS:
+                    seen_headers.setdefault(_component_name(name), header)
+                    if seen_headers[_component_name(name)] != header:
+                        seen_headers[_component_name(name)] = {}
+    parameters.update({key: value for key, value in seen_parameters.items() if value})
+    headers.update({key: value for key, value in seen_headers.items() if value})
+    for operation in operations:
+        operation["parameters"] = [
+            {"$ref": f"#/components/parameters/{_component_name(p['name'])}"}
+            if p.get("name") in SHARED_PARAMETERS and _component_name(p["name"]) in parameters
+            else p
+            for p in operation.get("parameters", [])
+        ]
+        if not operation["parameters"]:
+            del operation["parameters"]
+        for response in operation["responses"].values():
+            for name in list(response.get("headers", {})):
+                if name in SHARED_RESPONSE_HEADERS and _component_name(name) in headers:
+                    response["headers"][name] = {
+                        "$ref": f"#/components/headers/{_component_name(name)}"
+                    }
+    # A plain error answer (the status's default description and error body) is shared:
+    # the commonest form of each status (usually with `Content-Language`) goes to
+    # `components.responses`, and the answers exactly like it refer to it.
+    forms: dict[str, Counter[str]] = defaultdict(Counter)
+    for operation in operations:
+        for status, response in operation["responses"].items():
+            if _is_plain_error(status, response):
+                forms[status][json.dumps(response, sort_keys=True)] += 1
+    for status, counted in forms.items():
+        responses[f"Error{status}"] = json.loads(counted.most_common(1)[0][0])
+    for operation in operations:
+        for status, response in operation["responses"].items():
+            if response == responses.get(f"Error{status}") and _is_plain_error(status, response):
+                operation["responses"][status] = {"$ref": f"#/components/responses/Error{status}"}
+    return result
+
+
+def _is_plain_error(status: str, response: dict[str, Any]) -> bool:
+    return {key: value for key, value in response.items() if key != "headers"} == {
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/ErrorResponse{status}"}}
+        },
+        "description": RESPONSE_DESCRIPTIONS.get(status, ""),
+    }
+
+
+def _component_name(name: str) -> str:
+    """`Accept-Language` → `AcceptLanguage`, `page_size` → `PageSize`."""
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-"))
 
 
 def _plain_schema(serializer: type[serializers.Serializer]) -> dict[str, Any]:
