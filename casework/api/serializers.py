@@ -165,7 +165,7 @@ def action_bodies(prefix: str, actions: dict[str, Any], body: type[ActionInput])
     `Action.takes`, `internal` where the note may be internal), typed as `body` types them.
     Validation stays with `body`; this is what a generated client builds requests from."""
     declared = body._declared_fields
-    shapes = {}
+    shapes: dict[str, Any] = {}
     for name, action in actions.items():
         fields: dict[str, Any] = {"action": _constant(name)}
         for field_name in ("note", *action.takes, *action.needs):
@@ -182,21 +182,22 @@ def action_bodies(prefix: str, actions: dict[str, Any], body: type[ActionInput])
     )
 
 
-def _remade(field: serializers.Field, *, required: bool) -> serializers.Field:
+def _remade(field: Any, *, required: bool) -> Any:
     """A new field like `field` (a field is rebuilt from its arguments whenever a serializer
     is instantiated, so attributes set afterwards would not last)."""
     if isinstance(field, serializers.ListSerializer):
         # `Item(many=True)`: the list is rebuilt from the item's class.
-        return type(field.child)(many=True, required=required)
-    kwargs = {
+        child: Any = type(field.child)
+        return child(many=True, required=required)
+    kwargs: dict[str, Any] = {
         # A ListField's `child`, bound to the list once, is rebuilt unbound.
         name: copy.deepcopy(value) if isinstance(value, serializers.Field) else value
-        for name, value in field._kwargs.items()  # type: ignore[attr-defined]
+        for name, value in field._kwargs.items()
     }
     kwargs["required"] = required
     if required:
         kwargs.pop("default", None)
-    return type(field)(*field._args, **kwargs)  # type: ignore[attr-defined]
+    return type(field)(*field._args, **kwargs)
 
 
 def _constant(value: str) -> serializers.Field:
