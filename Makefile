@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint schema messages worker beat fake-fcm fake-sms clean
+.PHONY: install run test lint schema examples messages worker beat fake-fcm fake-sms clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,3 +58,9 @@ fake-sms: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles
+
+# Record the spec's examples from the test suite's real requests and answers, then regenerate
+# the spec with them.
+examples: install
+	CAPTURE_EXAMPLES=1 DJANGO_ENV=test $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(MAKE) schema

@@ -8,7 +8,10 @@ replaced (docs/app-developers.md). An operation missing here fails the spec's ge
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 SERVERS = [{"url": "http://127.0.0.1:8000", "description": "Local server (`make run`)"}]
 
@@ -171,4 +174,31 @@ def name_operations(
         raise ValueError(f"operations without a name in config/openapi.py: {missing}")
     result["tags"] = TAGS
     result["servers"] = SERVERS
+    return result
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "openapi" / "examples.yaml"
+
+
+def add_examples(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """A request and a success example on each operation, from `openapi/examples.yaml`:
+    real requests and answers recorded from the test suite (`make examples`), checked
+    against their schemas by tests/test_openapi_examples.py."""
+    examples = yaml.safe_load(EXAMPLES.read_text(encoding="utf-8")) if EXAMPLES.exists() else {}
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            entry = examples.get(operation.get("operationId"))
+            if not entry:
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and "request" in entry and "examples" not in body:
+                body["example"] = entry["request"]
+            answer = operation["responses"].get(str(entry["status"]), {})
+            media = answer.get("content", {}).get("application/json")
+            if media is not None and "examples" not in media and "response" in entry:
+                media["example"] = entry["response"]
     return result

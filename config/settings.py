@@ -475,6 +475,7 @@ SPECTACULAR_SETTINGS = {
         "common.api.openapi.postprocess_headers",
         "common.api.openapi.postprocess_shared_parts",
         "config.openapi.name_operations",
+        "config.openapi.add_examples",
     ],
 }
 

@@ -24,3 +24,26 @@ def headers(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, dict[st
     """The response's headers by name, resolved."""
     response = resolved(spec, response)
     return {name: resolved(spec, h) for name, h in response.get("headers", {}).items()}
+
+
+def json_schema(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` (OpenAPI 3.0) as a JSON Schema that `jsonschema` validates with, its `$ref`s
+    into `components` still resolving: `nullable` becomes a `null` alternative."""
+    root = _converted({"components": spec.get("components", {}), **schema})
+    return root
+
+
+def _converted(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_converted(child) for child in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _converted(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        if "enum" in node:
+            node["enum"] = [*node["enum"], None]
+        if isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        else:
+            node = {"anyOf": [node, {"type": "null"}]}
+    return node

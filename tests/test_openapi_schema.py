@@ -138,3 +138,12 @@ def test_every_response_is_described_and_no_operation_shows_machinery_docs(gener
             assert "Negotiates" not in operation.get("description", ""), (method, path)
             for status, response in operation["responses"].items():
                 assert response.get("description") or "$ref" in response, (method, path, status)
+
+
+def test_the_guide_lists_every_operation_name_and_the_one_it_replaced():
+    from config.openapi import OPERATIONS
+
+    guide = (SCHEMA.parent.parent / "docs" / "app-developers.md").read_text(encoding="utf-8")
+    for (method, path), (name, before) in OPERATIONS.items():
+        row = f"| `{method.upper()} {path}` | {f'`{before}`' if before else '(new)'} | `{name}` |"
+        assert row in guide, row

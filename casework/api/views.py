@@ -230,6 +230,9 @@ class CaseDetailView(ETagMixin, FieldsMixin, CaseView):
 
 
 class CaseTransitionView(CaseView):
+    # Refusals of a role or of separation of duties (403) the spec documents.
+    forbidden_methods = ("POST",)
+
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         if getattr(request.user, "second_factor_missing", False):
@@ -260,6 +263,8 @@ class CaseTransitionView(CaseView):
 
 
 class CaseRatingView(CaseView):
+    # Refusals of a role or of separation of duties (403) the spec documents.
+    forbidden_methods = ("POST",)
     throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
 
     @idempotent
@@ -278,6 +283,8 @@ class CaseRatingView(CaseView):
 
 
 class CaseAttachmentView(CaseView):
+    # Refusals of a role or of separation of duties (403) the spec documents.
+    forbidden_methods = ("POST",)
     # Multipart carries the file (the API's default parser is JSON); JSON names a finished
     # resumable upload.
     parser_classes = [MultiPartParser, JSONParser]

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -44,17 +44,6 @@ class ApiIndexView(APIView):
         operation_id="getApiIndex",
         tags=["meta"],
         responses={200: IndexSerializer},
-        examples=[
-            OpenApiExample(
-                "Index",
-                value={
-                    "title": "Dich vu cong vung cao API",
-                    "version": "1.0.0",
-                    "links": {"schema": "/api/v1/schema/", "services": "/api/v1/services/"},
-                },
-                response_only=True,
-            )
-        ],
     )
     def get(self, request: Request) -> Response:
         spec = settings.SPECTACULAR_SETTINGS

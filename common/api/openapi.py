@@ -113,6 +113,14 @@ class AutoSchema(LanguageConventionsSchema, ListConventionsSchema, StandardizedA
             own = view_class.__dict__.get("__doc__")
         return inspect.cleandoc(own) if own else ""
 
+    def _should_add_http403_error_response(self) -> bool:
+        # A view that names the methods refusing with 403 (a role, separation of duties)
+        # says it better than its permission classes can.
+        named = getattr(self.view, "forbidden_methods", None)
+        if named is not None:
+            return self.method in named
+        return bool(super()._should_add_http403_error_response())
+
     def _get_error_response_examples(self) -> list[Any]:
         # The package's generic examples (one per status, on every operation) say nothing
         # about the operation and made up a fifth of the spec.

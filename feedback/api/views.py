@@ -125,6 +125,8 @@ class PublicFeedbackListView(FieldsMixin, LanguageMixin, generics.ListAPIView):
 
 
 class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
+    # Supporting one's own feedback is refused (403).
+    forbidden_methods = ("POST",)
     throttle_classes = [GenerousAnonRateThrottle, UserWriteThrottle]
     serializer_class = s.FeedbackSupportOutput
 

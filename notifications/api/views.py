@@ -140,6 +140,8 @@ class AnnouncementThrottle(UserWriteThrottle):
 
 
 class AnnouncementView(LanguageMixin, APIView):
+    # Refusals of a role or of separation of duties (403) the spec documents.
+    forbidden_methods = ("POST",)
     throttle_classes = (AnnouncementThrottle,)
 
     @extend_schema(

@@ -90,6 +90,8 @@ class InboundSmsOutput(serializers.ModelSerializer):
 
 
 class InboundSmsView(APIView):
+    # The gateway's token is all there is: a wrong one is a 401, never a 403.
+    forbidden_methods: tuple[str, ...] = ()
     authentication_classes = (SmsGatewayAuthentication,)
     permission_classes = (FromTheGateway,)
     # The gateway relays what phones send; the per-number limits are in `inbound`.

@@ -133,6 +133,9 @@ class PublicServiceDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.Re
 class ServiceRequestListCreateView(shared.CaseListCreateView):
     """My dossiers (a citizen's phone keeps them), or those of my agencies (staff)."""
 
+    # Filing for someone else (assisted) is for staff only (403).
+    forbidden_methods = ("POST",)
+
     api = DOSSIER_API
 
     def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:

@@ -43,7 +43,9 @@ def give_consent(client, purpose="ethnic_group"):
 
 def raw_column(user) -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT ethnic_group FROM accounts_user WHERE id = %s", [user.pk])
+        # The id as the database stores it (a uuid on PostgreSQL, 32 hex digits on SQLite).
+        key = User._meta.pk.get_db_prep_value(user.pk, connection)
+        cursor.execute("SELECT ethnic_group FROM accounts_user WHERE id = %s", [key])
         return cursor.fetchone()[0]
 
 

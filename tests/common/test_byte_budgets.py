@@ -210,9 +210,11 @@ def test_a_phone_in_sync_pays_for_the_envelope_only(dossiers, citizen_a):
     assert client.get("/api/v1/notifications/", HTTP_IF_NONE_MATCH=tag).content == b""
 
 
-def test_the_openapi_document_shrinks_twentyfold(db):
+def test_the_openapi_document_travels_compressed_under_60_kb(db):
+    # Shared parts are `$ref`s now, so the ratio fell (less repetition to squeeze) while the
+    # bytes on the wire fell too: the budget is what a phone downloads.
     measured = measure(
         "OpenAPI JSON (schema/?format=json)", APIClient(), "/api/v1/schema/", format="json"
     )
-    assert measured["gzip"] * 15 < measured["identity"]
+    assert measured["gzip"] < 60 * KB
     assert measured["br"] < measured["gzip"]

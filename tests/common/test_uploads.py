@@ -435,6 +435,10 @@ def test_attaching_an_upload_has_its_own_json_operation_that_takes_no_file(citiz
 
     assert_error(multipart, 415, "unsupported_media_type")
     assert_error(unknown, 404, "not_found")
+    upload_id = finished_upload(client, samples.pdf_bytes(), filename="giay-khai-sinh.pdf")
+    attached = client.post(url, {"upload_id": upload_id, "kind": "document"}, format="json")
+    assert attached.status_code == 201, attached.content
+    assert attached.json()["name"] == "giay-khai-sinh.pdf"
 
 
 @pytest.mark.django_db
