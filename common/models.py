@@ -150,8 +150,8 @@ class StoredFile(UUIDModel):
 class Upload(UUIDModel):
     """A resumable (tus) upload: bytes arrive in pieces, then the file is attached by its id.
 
-    The bytes live in a partial file of their own (`common.files.uploads.partial_path`), never in a
-    URL-served place. `offset` is how many of them are safely written; `length` is fixed when
+    The bytes live as pieces in the private storage (`common.files.uploads.piece_name`), never
+    in a URL-served place. `offset` is how many of them are safely written; `length` is fixed when
     the upload is created. Until `attached_at` is set the upload belongs to nobody but its
     owner; once attached its bytes are gone and the row only remembers that.
     """

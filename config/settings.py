@@ -8,11 +8,13 @@ import base64
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,7 +65,6 @@ def _field_encryption_keys() -> list[str]:
     return keys
 
 
-FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -82,6 +83,8 @@ if IS_PROD:
         raise ImproperlyConfigured("prod refuses DEBUG=true")
     if not env.str("DATABASE_URL", default=""):
         raise ImproperlyConfigured("prod needs DATABASE_URL")
+
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -114,6 +117,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # X-Request-ID in and out, bound for logs, tasks and outgoing calls; one log line per request.
+    "common.request_id.RequestIdMiddleware",
+    # Prometheus: requests by route, status and time, queries (common/metrics.py).
+    "common.metrics.MetricsMiddleware",
     # Errors under /api/ in the one JSON error shape, whoever answered them (DEBUG pages too).
     "common.api.error_pages.ApiErrorShapeMiddleware",
     # Content-Security-Policy on the admin and the API docs (same origin only).
@@ -170,6 +177,11 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Behind PgBouncer in transaction mode a named cursor cannot outlive its transaction's
+# server connection: set DISABLE_SERVER_SIDE_CURSORS=true there (docs/operations.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -214,7 +226,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -224,6 +236,36 @@ STORAGES = {
         )
     },
 }
+
+# Private files (attachments, previews, audio help, pieces of resumable uploads), through
+# `common.files.storage`: `local` (MEDIA_ROOT/private) or `s3` (any S3-compatible store; the
+# bucket stays private, downloads are streamed through the app's signed links). Several web
+# servers need `s3` (or one shared disk).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND == "s3":
+    STORAGES["private"] = {
+        "BACKEND": "common.files.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+            # Empty: AWS itself; e.g. http://127.0.0.1:9555 for a local S3-compatible server.
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            # Empty: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": secret("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": secret("AWS_SECRET_ACCESS_KEY") or None,
+            "location": env.str("AWS_LOCATION", default="private"),
+            # No ACL sent: objects take the bucket's (private; block public access on it).
+            "default_acl": None,
+            "file_overwrite": True,  # names are random; no existence check per save
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+        },
+    }
+    if not STORAGES["private"]["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+elif STORAGE_BACKEND == "local":
+    STORAGES["private"] = {"BACKEND": "common.files.storage.PrivateStorage"}
+else:
+    raise ImproperlyConfigured("STORAGE_BACKEND must be local or s3")
 
 # Uploads (common/files/): type by content, caps per kind. Stored files live under
 # MEDIA_ROOT/private, which no URL serves; they leave only through signed links this short-lived.
@@ -270,6 +312,27 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 # Seconds a publish after commit may take before it is given up (the sweep delivers later).
 CELERY_PUBLISH_TIMEOUT = env.float("CELERY_PUBLISH_TIMEOUT", default=2.0)
+# One queue per kind of work, so a flood of one (an announcement to a province) never delays
+# another (one-time codes by SMS). A worker started without -Q takes them all (`make worker`,
+# the tests); compose.yaml runs one worker per queue. Redis or RabbitMQ (amqp://) alike.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Workers log through LOGGING (JSON lines with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("pushes", "sms", "fanout", "housekeeping", CELERY_TASK_DEFAULT_QUEUE)
+]
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.deliver_pushes": {"queue": "pushes"},
+    # The sweep is the outbox's catch-up; it sends pushes (and the few SMS left pending).
+    "notifications.tasks.sweep_outbox": {"queue": "pushes"},
+    "notifications.tasks.deliver_sms": {"queue": "sms"},
+    "notifications.tasks.fan_out_announcement": {"queue": "fanout"},
+    "common.tasks.*": {"queue": "housekeeping"},
+    "accounts.tasks.*": {"queue": "housekeeping"},
+    "notifications.tasks.prune_stale_devices": {"queue": "housekeeping"},
+    "services.tasks.*": {"queue": "housekeeping"},
+    "feedback.tasks.*": {"queue": "housekeeping"},
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0},
     "prune-stale-devices": {
@@ -479,14 +542,45 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# `json`: one object per line with the request id (common/logs.py), for log shippers;
+# `plain` for a terminal. Phone numbers and tokens are masked in both.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DJANGO_ENV == "dev" else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "common.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "common.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The request line of common.request_id replaces Django's own.
+        "django.server": {"level": "WARNING"},
+    },
 }
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
+
+# Errors to Sentry when a DSN is given; never personal data (common/logs.py scrubs events).
+SENTRY_DSN = secret("SENTRY_DSN")
+if SENTRY_DSN:
+    from common.logs import init_sentry
+
+    init_sentry(SENTRY_DSN, DJANGO_ENV, env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
+
+# Prometheus at /metrics (common/metrics.py): readable with `Authorization: Bearer
+# METRICS_TOKEN` or from an address in METRICS_ALLOWED_NETWORKS (CIDR list, after
+# TRUSTED_PROXIES). A Celery worker serves its own on METRICS_WORKER_PORT (0: none).
+METRICS_TOKEN = secret("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=[] if IS_PROD else ["127.0.0.1/32", "::1/128"]
+)
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if IS_PROD:

@@ -10,6 +10,7 @@ from common import views as common_views
 from common.api.index import ApiIndexView
 from common.files.downloads import FileDownloadView
 from common.i18n.admin_translations import translations_view
+from common.metrics import metrics_view
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", ApiIndexView.as_view(), name="api-index"),
@@ -36,6 +37,8 @@ urlpatterns = [
     ),
     path("health/live", common_views.live, name="health-live"),
     path("health/ready", common_views.ready, name="health-ready"),
+    # Prometheus; refused unless METRICS_TOKEN or METRICS_ALLOWED_NETWORKS allow it.
+    path("metrics", metrics_view, name="metrics"),
     # Before the admin's own URLs, which would otherwise take `admin/translations/`.
     path(
         "admin/translations/",

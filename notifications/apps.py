@@ -17,3 +17,9 @@ class NotificationsConfig(AppConfig):
 
         # Notification and SMS texts in the admin's translator view.
         register(NotificationTexts())
+
+        from common.metrics import register_collector
+        from notifications.metrics import outbox_backlog
+
+        # The outbox's backlog on every scrape of /metrics.
+        register_collector("outbox", outbox_backlog)

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from prometheus_client import Counter
 
 from notifications import push, sms
 from notifications.models import Device, PushMessage, SmsMessage
@@ -45,6 +46,18 @@ ONE_TIME_CODE_KIND_PREFIX = "otp."
 _CODE_DIGITS = re.compile(r"[0-9]{4,}")
 
 Status = PushMessage.Status
+
+PUSHES = Counter(
+    "push_messages_total",
+    "Push outbox rows by what became of an attempt: sent, retry, invalid_token, failed, "
+    "device_inactive, attempts_exhausted.",
+    ["outcome"],
+)
+SMS = Counter(
+    "sms_messages_total",
+    "SMS outbox rows by what became of an attempt: sent, retry, failed, error, gave_up.",
+    ["outcome"],
+)
 
 
 @dataclass
@@ -121,9 +134,11 @@ def deliver(ids: Iterable[str] | None = None, *, limit: int | None = None) -> De
     sendable: list[PushMessage] = []
     for row in rows:
         if not row.device.is_active:
+            PUSHES.labels("device_inactive").inc()
             _finish_dead(row, "device no longer active", report)
         elif row.attempts > settings.PUSH_MAX_ATTEMPTS:
             # Claimed again after its last lease ran out: it had all its tries.
+            PUSHES.labels("attempts_exhausted").inc()
             _finish_dead(row, row.last_error or "lease expired after the last attempt", report)
         else:
             sendable.append(row)
@@ -176,6 +191,7 @@ def record_results(
     now = timezone.now()
     sent_by_lease: dict[datetime | None, list[UUID]] = {}
     for row, result in zip(rows, results, strict=True):
+        PUSHES.labels(str(result.outcome)).inc()
         if result.is_sent:
             sent_by_lease.setdefault(row.lease_until, []).append(row.pk)
     for lease_until, pks in sent_by_lease.items():
@@ -292,8 +308,10 @@ def deliver_sms(ids: Iterable[str] | None = None) -> int:
             result = sms.send_sms(row.phone, row.text)
         except Exception as exc:
             logger.warning("sms %s failed: %r", row.pk, exc)
+            SMS.labels("error").inc()
             _sms_later(row, repr(exc))
             continue
+        SMS.labels(str(result.outcome)).inc()
         if result.is_sent:
             sent += _record_sms(row, SmsMessage.Status.SENT, sent_at=timezone.now())
         elif result.outcome == sms.SmsOutcome.RETRY:
@@ -306,6 +324,7 @@ def deliver_sms(ids: Iterable[str] | None = None) -> int:
 def _sms_later(row: SmsMessage, error: str) -> None:
     gave_up = row.attempts >= SMS_MAX_ATTEMPTS
     if gave_up:
+        SMS.labels("gave_up").inc()
         logger.warning("sms %s failed after %d attempts: %s", row.pk, row.attempts, error)
     status = SmsMessage.Status.FAILED if gave_up else SmsMessage.Status.PENDING
     _record_sms(row, status, last_error=error[:2000])

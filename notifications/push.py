@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from common import request_id
+
 logger = logging.getLogger(__name__)
 
 FCM_BATCH_LIMIT = 500  # firebase-admin refuses more per send_each_async call
@@ -355,6 +357,7 @@ def _send_fcm(messages: Sequence[OutgoingPush]) -> list[PushResult]:
             except (TypeError, ValueError) as exc:
                 chunk_results.append(PushResult(PushOutcome.FAILED, f"invalid message: {exc}"))
         if built:
+            _tag_fcm_requests(app)
             try:
                 batch = loop.run(messaging.send_each_async(built, app=app), timeout=deadline)
                 answers = [_fcm_answer(response) for response in batch.responses]
@@ -367,6 +370,17 @@ def _send_fcm(messages: Sequence[OutgoingPush]) -> list[PushResult]:
             chunk_results = [r if r is not None else next(answer_iter) for r in chunk_results]
         results.extend(r for r in chunk_results if r is not None)
     return results
+
+
+def _tag_fcm_requests(app: Any) -> None:
+    """Send the current request id with the FCM calls that follow (firebase-admin copies
+    the service's headers into each request). A process sends one batch at a time."""
+    from firebase_admin import messaging
+
+    headers = getattr(messaging._get_messaging_service(app), "_fcm_headers", None)
+    if isinstance(headers, dict):
+        headers.pop(request_id.HEADER, None)
+        headers.update(request_id.outgoing_headers())
 
 
 def _fcm_answer(response: Any) -> PushResult:

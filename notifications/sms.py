@@ -38,6 +38,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from common import request_id
 from common.text import strip_diacritics
 
 logger = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ class HttpBackend:
         if not url or not token:
             raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_HTTP_URL and SMS_HTTP_TOKEN")
         payload = {"to": message.phone, "text": message.text, "sender": settings.SMS_SENDER}
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", **request_id.outgoing_headers()}
         tries = 1 + max(int(settings.SMS_HTTP_RETRIES), 0)
         error = ""
         with httpx.Client(timeout=float(settings.SMS_HTTP_TIMEOUT)) as client:

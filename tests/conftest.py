@@ -1,6 +1,7 @@
 """Shared fixtures: a small world of places and agencies, and named personas.
 
-Tests marked `postgres`, `redis`, `worker` or `browser` (Chromium) need real services.
+Tests marked `postgres`, `redis`, `worker`, `browser` (Chromium) or `s3` (a local
+S3-compatible server, moto) need real services.
 Locally they skip when a service is missing; with REQUIRE_SERVICES=1 (CI) any skip of such a
 test is a failure.
 """
@@ -14,8 +15,11 @@ from rest_framework.test import APIClient
 from agencies.models import Agency, StaffMembership
 from tests import factories as f
 
-SERVICE_MARKERS = ("postgres", "redis", "worker", "browser")
+SERVICE_MARKERS = ("postgres", "redis", "worker", "browser", "s3")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# `s3`: every test keeps its files in a bucket of a local S3-compatible server instead of
+# MEDIA_ROOT (`.ci/run` runs the file tests so).
+TEST_STORAGE_BACKEND = os.environ.get("TEST_STORAGE_BACKEND", "local")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -31,11 +35,32 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"REQUIRE_SERVICES=1 but a service test was skipped: {report.longrepr}"
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto server for the whole session, started on first use."""
+    from tests.s3 import MotoServer
+
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings):
+    """Private files go to a fresh bucket of the local S3 server for this test; its name."""
+    bucket = s3_server.new_bucket()
+    settings.STORAGES = {**settings.STORAGES, "private": s3_server.storage_options(bucket)}
+    return bucket
+
+
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path):
+def _isolated(settings, tmp_path, request):
     settings.PUSH_BACKEND = "memory"
     settings.SMS_BACKEND = "memory"
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    if TEST_STORAGE_BACKEND == "s3":
+        request.getfixturevalue("s3_bucket")
     cache.clear()
     from common.i18n import invalidate_languages
     from notifications import push, sms

@@ -33,6 +33,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import metrics
 from common.api.hygiene import render_printable
 from common.exceptions import Conflict
 from common.models import IdempotencyRecord
@@ -175,6 +176,7 @@ def _replay(record: IdempotencyRecord) -> Response:
         record.response_body, status=record.status_code, headers=record.response_headers
     )
     response[REPLAYED_HEADER] = "true"
+    metrics.IDEMPOTENCY_REPLAYS.inc()
     return response
 
 

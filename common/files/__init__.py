@@ -8,7 +8,6 @@ own; they leave the server only through `signed_url` links that expire after a f
 """
 
 import io
-import os
 import re
 import time
 import unicodedata
@@ -24,7 +23,6 @@ from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mutagen.aac import AAC
@@ -40,6 +38,8 @@ from rest_framework.exceptions import ErrorDetail
 
 from common import audit
 from common.exceptions import InvalidInput
+from common.files.storage import PrivateStorage as PrivateStorage
+from common.files.storage import private_storage as private_storage
 
 IMAGE = "image"
 PDF = "pdf"
@@ -439,28 +439,6 @@ def sanitize_filename(name: str, extension: str, max_length: int = 120) -> str:
     stem = "".join(c for c in stem if unicodedata.category(c)[0] != "C")
     stem = stem[: max_length - len(extension) - 1].rstrip(" ._") or "file"
     return f"{stem}.{extension}"
-
-
-class PrivateStorage(FileSystemStorage):
-    """Files under MEDIA_ROOT/private: no URL, never served by a static or media route."""
-
-    def __init__(self) -> None:
-        super().__init__(file_permissions_mode=0o640, directory_permissions_mode=0o750)
-
-    @property  # type: ignore[override]
-    def base_location(self) -> str:
-        # Read per use: MEDIA_ROOT may change (tests give each test its own).
-        return os.path.join(settings.MEDIA_ROOT, "private")
-
-    @property  # type: ignore[override]
-    def location(self) -> str:
-        return os.path.abspath(self.base_location)
-
-    def url(self, name: str | None) -> str:
-        raise NotImplementedError("private files leave only through common.files.signed_url")
-
-
-private_storage = PrivateStorage()
 
 
 def random_storage_name(extension: str) -> str:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from common import files
 from common.api.openapi import GONE_RESPONSE
+from common.files import storage
 
 
 class DownloadLinkGone(APIException):
@@ -64,7 +65,7 @@ class FileDownloadView(APIView):
             410: GONE_RESPONSE,
         },
     )
-    def get(self, request: Request, token: str) -> FileResponse:
+    def get(self, request: Request, token: str) -> StreamingHttpResponse:
         try:
             download = files.resolve_download(token)
         except files.DownloadLinkExpired as exc:
@@ -72,10 +73,14 @@ class FileDownloadView(APIView):
         if download is None:
             raise NotFound()
         try:
-            handle = files.private_storage.open(download.storage_name, "rb")
+            # Streamed through the app from disk or the object store alike: the headers
+            # below go with every download and no object is ever readable by URL.
+            stream = storage.open_stream(download.storage_name)
         except FileNotFoundError as exc:
             raise NotFound() from exc
-        response = FileResponse(handle, content_type=download.content_type)
+        response = StreamingHttpResponse(stream.chunks, content_type=download.content_type)
+        if stream.size is not None:
+            response["Content-Length"] = str(stream.size)
         response["Content-Disposition"] = files.content_disposition(download.filename)
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"

@@ -5,25 +5,27 @@ length, PATCHes bytes at the offset the server reports, and after a dropped conn
 (HEAD) how far the server got and carries on from there. The finished upload is attached to
 a dossier or a feedback by its id, where it is inspected exactly like a multipart file.
 
-The bytes go to a partial file of their own under MEDIA_ROOT/uploads-partial, which no URL
-serves. A chunk is written at the offset the row records, under the row's lock, and the row
-moves forward in the same transaction: two PATCHes at one offset cannot both land, and bytes
-written by a request that then failed are simply overwritten by the next one.
+Each PATCH's bytes become a piece of their own in the private storage
+(`uploads-partial/<upload id>/<offset>`), local disk or S3 alike: object stores cannot write
+at an offset, and any web server may take the next PATCH. A piece is written under the
+upload row's lock, named by the offset the row records, and the row moves forward in the
+same transaction: two PATCHes at one offset cannot both land, and a piece written by a
+request that then failed is replaced by the next one at that offset. The pieces are joined,
+in order of their offsets, when the finished upload is used (`finished_upload`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
@@ -34,6 +36,7 @@ from rest_framework.exceptions import APIException, ErrorDetail, NotFound, Valid
 
 from common import files
 from common.exceptions import Conflict, InvalidInput
+from common.files import storage
 from common.models import Upload
 
 TUS_VERSION = "1.0.0"
@@ -44,6 +47,9 @@ EXPIRY = timedelta(hours=24)
 METADATA_MAX_LENGTH = 4096
 _METADATA_KEY = re.compile(r"[\x21-\x7e]+")
 _COPY_BUFFER = 256 * 1024
+# A joined upload stays in memory up to this size, then goes to a temporary file.
+_JOIN_SPOOL_BYTES = 2 * 1024 * 1024
+PARTIAL_PREFIX = "uploads-partial"
 
 
 class UnsupportedTusVersion(APIException):
@@ -81,9 +87,14 @@ def max_size() -> int:
     return max(files.size_limit(kind) for kind in files.KINDS)
 
 
-def partial_path(upload: Upload) -> str:
-    """Where the upload's bytes are kept; read per call, MEDIA_ROOT may change in tests."""
-    return os.path.join(settings.MEDIA_ROOT, "uploads-partial", f"{upload.pk.hex}.part")
+def pieces_prefix(upload: Upload) -> str:
+    """The storage folder holding the pieces of `upload`."""
+    return f"{PARTIAL_PREFIX}/{upload.pk.hex}"
+
+
+def piece_name(upload: Upload, offset: int) -> str:
+    """The storage name of the piece of `upload` that starts at `offset`."""
+    return f"{pieces_prefix(upload)}/{offset:012d}"
 
 
 def _header_error(header: str, message: Any, code: str = "invalid") -> ValidationError:
@@ -175,37 +186,27 @@ def get_upload(user: Any, upload_id: UUID) -> Upload:
 
 
 def create_upload(user: Any, *, length: int, metadata: dict[str, str]) -> Upload:
-    """Start an upload of `length` bytes for `user`; the partial file exists from now on.
+    """Start an upload of `length` bytes for `user`; its pieces arrive with PATCH.
 
     `metadata` is what the client sent in Upload-Metadata; `filename` and `filetype` are
     kept (cut to their columns) to name the attachment later. Nothing else is trusted.
     """
-    upload = Upload.objects.create(
+    return Upload.objects.create(
         owner=user,
         length=length,
         filename=metadata.get("filename", "")[:255],
         filetype=metadata.get("filetype", "")[:100],
         expires_at=timezone.now() + EXPIRY,
     )
-    path = partial_path(upload)
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    try:
-        with open(path, "wb"):
-            pass
-        os.chmod(path, 0o640)
-    except BaseException:
-        upload.delete()
-        raise
-    return upload
 
 
 def append_chunk(user: Any, upload_id: UUID, *, offset: int, chunk: File) -> Upload:
-    """Write `chunk` at `offset` of the caller's upload and move its offset on.
+    """Store `chunk` as the piece at `offset` of the caller's upload and move its offset on.
 
     404 for an upload that is not the caller's, expired or already attached; 409
     `upload_offset_mismatch` unless `offset` is exactly the bytes received so far; 400
     `upload_length_exceeded` for bytes past the declared length. The row is locked while
-    the bytes are written, so of two PATCHes at the same offset only the first lands.
+    the piece is written, so of two PATCHes at the same offset only the first lands.
     A short chunk (the connection dropped) is kept: the client resumes after it.
     """
     size = chunk.size or 0
@@ -225,31 +226,53 @@ def append_chunk(user: Any, upload_id: UUID, *, offset: int, chunk: File) -> Upl
         if not moved:
             raise UploadOffsetMismatch()
         if size:
-            _write_at(partial_path(upload), offset, chunk)
+            _write_piece(upload, offset, chunk)
         upload.refresh_from_db()
     return upload
 
 
-def _write_at(path: str, offset: int, chunk: File) -> None:
-    # Written at the recorded offset and cut there: whatever a failed request left behind
-    # the offset is overwritten, never appended to.
-    with open(path, "r+b") as target:
-        target.seek(offset)
-        chunk.seek(0)
-        for piece in chunk.chunks(_COPY_BUFFER):
-            target.write(piece)
-        target.truncate()
-        target.flush()
-        os.fsync(target.fileno())
+def _write_piece(upload: Upload, offset: int, chunk: File) -> None:
+    # Named by its offset: a piece left behind by a request that failed after writing is
+    # replaced by the next one at the same offset, never joined.
+    chunk.seek(0)
+    storage.write(piece_name(upload, offset), chunk)
+
+
+def received_bytes(upload: Upload) -> File:
+    """The bytes of `upload` received so far, its pieces joined in order, as a file.
+
+    Walks the pieces from offset 0, each one's size giving where the next starts, and stops
+    at `upload.offset`: stray pieces a failed request left off that path are never read.
+    Raises OSError when a piece is missing or its size does not fit.
+    """
+    joined = tempfile.SpooledTemporaryFile(max_size=_JOIN_SPOOL_BYTES)  # noqa: SIM115
+    position = 0
+    try:
+        while position < upload.offset:
+            with files.private_storage.open(piece_name(upload, position), "rb") as piece:
+                size = 0
+                for part in piece.chunks(_COPY_BUFFER):
+                    joined.write(part)
+                    size += len(part)
+            if size == 0:
+                raise OSError(f"empty piece at {position} of upload {upload.pk}")
+            position += size
+        if position != upload.offset:
+            raise OSError(f"pieces of upload {upload.pk} end at {position}, not {upload.offset}")
+    except BaseException:
+        joined.close()
+        raise
+    joined.seek(0)
+    return File(joined, name=upload.filename or "upload")
 
 
 def terminate_upload(user: Any, upload_id: UUID) -> None:
     """Delete the caller's upload and its bytes (tus termination); 404 if there is none."""
     with transaction.atomic():
         upload = _open_upload(user, upload_id, lock=True)
-        path = partial_path(upload)
+        prefix = pieces_prefix(upload)
         upload.delete()
-        transaction.on_commit(lambda: _remove(path))
+        transaction.on_commit(lambda: storage.delete_prefix(prefix))
 
 
 @contextmanager
@@ -274,33 +297,30 @@ def finished_upload(user: Any, upload_id: Any) -> Iterator[File]:
                 raise UploadAlreadyAttached()
             if not upload.is_finished:
                 raise UploadIncomplete()
-            path = partial_path(upload)
-            with open(path, "rb") as source:
+            with received_bytes(upload) as source:
                 try:
-                    yield File(source, name=upload.filename or "upload")
+                    yield source
                 except InvalidInput:
-                    if not _attachable_at_all(path, upload.filename):
+                    source.seek(0)
+                    if not _attachable_at_all(source):
                         useless = upload
                     raise
             upload.attached_at = timezone.now()
             upload.save(update_fields=["attached_at", "updated_at"])
             # The attachment holds its own (inspected, re-encoded) copy now.
-            transaction.on_commit(lambda: _remove(path))
+            transaction.on_commit(lambda: _remove(upload))
     finally:
         if useless is not None:
             Upload.objects.filter(pk=useless.pk, attached_at__isnull=True).delete()
-            _remove(partial_path(useless))
+            _remove(useless)
 
 
-def _attachable_at_all(path: str, filename: str) -> bool:
-    """Whether some attachment kind would take the bytes at `path`."""
-    with open(path, "rb") as source:
-        try:
-            files.inspect_upload(
-                File(source, name=filename or "upload"), (files.IMAGE, files.PDF, files.AUDIO)
-            )
-        except InvalidInput:
-            return False
+def _attachable_at_all(source: File) -> bool:
+    """Whether some attachment kind would take the bytes of `source`."""
+    try:
+        files.inspect_upload(source, (files.IMAGE, files.PDF, files.AUDIO))
+    except InvalidInput:
+        return False
     return True
 
 
@@ -312,14 +332,13 @@ def purge_expired() -> int:
         # Conditional: a PATCH that landed meanwhile moved the expiry and keeps the upload.
         deleted, _detail = Upload.objects.filter(pk=upload.pk, expires_at__lte=now).delete()
         if deleted:
-            _remove(partial_path(upload))
+            _remove(upload)
             purged += 1
     return purged
 
 
-def _remove(path: str) -> None:
-    with suppress(FileNotFoundError):
-        os.remove(path)
+def _remove(upload: Upload) -> None:
+    storage.delete_prefix(pieces_prefix(upload))
 
 
 @contextmanager

@@ -284,6 +284,7 @@ def test_content_disposition_has_an_ascii_fallback_and_the_exact_utf8_name():
 
 
 def test_private_storage_lives_under_media_root_and_has_no_url(settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "private": {"BACKEND": "common.files.PrivateStorage"}}
     settings.MEDIA_ROOT = str(tmp_path / "elsewhere")
 
     assert files.private_storage.location == str(tmp_path / "elsewhere" / "private")
@@ -299,12 +300,11 @@ def test_store_uses_random_names_and_delete_removes_both_files(settings):
     pattern = re.compile(r"^([0-9a-f]{2})/\1[0-9a-f]{30}\.jpg$")
     assert pattern.match(name) and pattern.match(preview_name)
     assert "photo" not in name
-    root = os.path.join(settings.MEDIA_ROOT, "private")
-    with open(os.path.join(root, name), "rb") as stored:
+    with files.private_storage.open(name, "rb") as stored:
         assert stored.read() == inspected.content
     files.delete_stored(name, preview_name)
-    assert not os.path.exists(os.path.join(root, name))
-    assert not os.path.exists(os.path.join(root, preview_name))
+    assert not files.private_storage.exists(name)
+    assert not files.private_storage.exists(preview_name)
 
 
 def test_a_tampered_or_foreign_token_resolves_to_nothing():

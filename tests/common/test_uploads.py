@@ -17,7 +17,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from common.files import uploads
+from common.files import private_storage, uploads
 from common.models import Upload
 from common.tasks import purge_expired_uploads
 from feedback.models import FeedbackAttachment
@@ -107,6 +107,21 @@ def feedback(world, citizen_a):
     return make_feedback(world, citizen_a)
 
 
+def received(upload):
+    """The bytes the server holds for `upload`, its pieces joined."""
+    with uploads.received_bytes(upload) as joined:
+        return joined.read()
+
+
+def pieces(upload):
+    """The names of the stored pieces of `upload` (none once it is attached or deleted)."""
+    try:
+        _folders, names = private_storage.listdir(uploads.pieces_prefix(upload))
+    except FileNotFoundError:
+        return []
+    return sorted(names)
+
+
 def finished_upload(client, data, **meta):
     created = create(client, len(data), metadata(**meta) if meta else "")
     assert created.status_code == 201, created.content
@@ -168,8 +183,9 @@ def test_create_head_patch_until_finished(citizen_a):
     assert head(client, path)["Upload-Offset"] == str(len(data))
     upload.refresh_from_db()
     assert upload.is_finished
-    with open(uploads.partial_path(upload), "rb") as stored:
-        assert stored.read() == data
+    assert received(upload) == data
+    # One stored piece per PATCH, named by where it starts.
+    assert pieces(upload) == ["000000000000", "000000100000"]
 
 
 @pytest.mark.django_db
@@ -203,8 +219,7 @@ def test_a_wrong_offset_is_409_and_changes_nothing(citizen_a):
     assert again["Tus-Resumable"] == "1.0.0"
     upload = Upload.objects.get()
     assert upload.offset == 400
-    with open(uploads.partial_path(upload), "rb") as stored:
-        assert stored.read() == b"a" * 400
+    assert received(upload) == b"a" * 400
 
 
 @pytest.mark.django_db
@@ -313,8 +328,8 @@ def test_termination_deletes_the_upload_and_its_bytes(
     client = client_for(citizen_a)
     path = upload_path(create(client, 10))
     patch(client, path, b"12345", 0)
-    partial = uploads.partial_path(Upload.objects.get())
-    assert os.path.exists(partial)
+    upload = Upload.objects.get()
+    assert pieces(upload)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete(path, headers=TUS)
@@ -322,7 +337,7 @@ def test_termination_deletes_the_upload_and_its_bytes(
     assert response.status_code == 204
     assert response["Tus-Resumable"] == "1.0.0"
     assert not Upload.objects.exists()
-    assert not os.path.exists(partial)
+    assert pieces(upload) == []
     assert head(client, path).status_code == 404
 
 
@@ -335,6 +350,7 @@ def test_uploads_expire_a_day_after_their_last_piece(citizen_a):
     # A piece pushes the expiry on: a slow village line may take more than a day in all.
     Upload.objects.update(expires_at=timezone.now() + timedelta(hours=1))
     patch(client, path, b"12345", 0)
+    assert pieces(upload)
     upload.refresh_from_db()
     assert upload.expires_at > timezone.now() + timedelta(hours=23)
 
@@ -347,7 +363,7 @@ def test_uploads_expire_a_day_after_their_last_piece(citizen_a):
     assert list(Upload.objects.values_list("pk", flat=True)) == [
         Upload.objects.get(pk=fresh.rstrip("/").rsplit("/", 1)[-1]).pk
     ]
-    assert not os.path.exists(uploads.partial_path(upload))
+    assert pieces(upload) == []
 
 
 @pytest.mark.django_db
@@ -409,7 +425,7 @@ def test_an_interrupted_5_mb_upload_resumes_and_becomes_a_dossier_document(
     assert b"".join(download.streaming_content) == data
     upload = Upload.objects.get()
     assert upload.attached_at is not None
-    assert not os.path.exists(uploads.partial_path(upload))
+    assert pieces(upload) == []
     # Used up: the same id again is a conflict, and the upload is gone for HEAD.
     again = client.post(
         f"/api/v1/requests/{dossier.pk}/attachments/",
@@ -465,15 +481,9 @@ def test_a_finished_upload_becomes_a_feedback_photo_cleaned_like_a_multipart_one
     assert body["preview_url"]
     attachment = FeedbackAttachment.objects.get()
     assert attachment.feedback == feedback
-    with Image.open(_stored(attachment.storage_name)) as stored:
+    with private_storage.open(attachment.storage_name) as handle, Image.open(handle) as stored:
         assert not stored.getexif()  # EXIF and GPS gone, as for a multipart photo
-    assert attachment.size == os.path.getsize(_stored(attachment.storage_name))
-
-
-def _stored(name):
-    from common.files import private_storage
-
-    return private_storage.path(name)
+    assert attachment.size == private_storage.size(attachment.storage_name)
 
 
 @pytest.mark.django_db
@@ -652,7 +662,7 @@ def test_tuspy_uploads_a_5_mb_png_in_chunks_across_an_interruption(
     body = attached.json()
     assert (body["content_type"], body["name"]) == ("image/jpeg", "ruộng bậc thang.jpg")
     attachment = FeedbackAttachment.objects.get()
-    assert attachment.size == body["size"] == os.path.getsize(_stored(attachment.storage_name))
+    assert attachment.size == body["size"] == private_storage.size(attachment.storage_name)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -660,13 +670,13 @@ def test_two_patches_at_the_same_offset_land_once(citizen_a, monkeypatch):
     needs_postgres()
     client = client_for(citizen_a)
     path = upload_path(create(client, 8))
-    real_write = uploads._write_at
+    real_write = uploads._write_piece
 
     def slow_write(*args, **kwargs):
         time.sleep(0.3)  # hold the row lock long enough for the other PATCH to arrive
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(uploads, "_write_at", slow_write)
+    monkeypatch.setattr(uploads, "_write_piece", slow_write)
     results = {}
     barrier = threading.Barrier(2)
 
@@ -690,8 +700,7 @@ def test_two_patches_at_the_same_offset_land_once(citizen_a, monkeypatch):
     winner = next(name for name, r in results.items() if r.status_code == 204)
     upload = Upload.objects.get()
     assert upload.offset == 8
-    with open(uploads.partial_path(upload), "rb") as stored:
-        assert stored.read() == winner.encode() * 8
+    assert received(upload) == winner.encode() * 8
 
 
 @pytest.mark.django_db
@@ -699,8 +708,7 @@ def test_an_upload_no_attachment_could_take_leaves_nothing_behind(citizen_a, dos
     client = client_for(citizen_a)
     upload_id = finished_upload(client, b"MZ\x90\x00 not a document at all" * 20, filename="x.exe")
     upload = Upload.objects.get(pk=upload_id)
-    partial = uploads.partial_path(upload)
-    assert os.path.exists(partial)
+    assert pieces(upload)
 
     refused = client.post(
         f"/api/v1/requests/{dossier.pk}/attachments/",
@@ -710,4 +718,4 @@ def test_an_upload_no_attachment_could_take_leaves_nothing_behind(citizen_a, dos
 
     assert_error(refused, 400, "unsupported_file_type", "file")
     assert not Upload.objects.filter(pk=upload_id).exists()
-    assert not os.path.exists(partial)
+    assert pieces(upload) == []

@@ -19,7 +19,15 @@ from notifications.models import Device, Notification, PushMessage
 from notifications.outbox import notify
 from notifications.tasks import sweep_outbox
 from services.actions import submit_request, transition_request
-from tests.live import RedisServer, Worker, needs_postgres, publishing_to, wait_for
+from tests.live import (
+    RedisServer,
+    Worker,
+    amqp_broker_url,
+    needs_postgres,
+    publishing_to,
+    purge_queues,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -62,15 +70,27 @@ def fake(fake_fcm_server):
     fake_fcm_server.clear()
 
 
-def _worker(redis_server, fake, tmp_path, **env):
-    return Worker(redis_server.url, fake.base_url, tmp_path / "worker.log", **env)
+@pytest.fixture
+def broker_url(request):
+    """RabbitMQ when CELERY_BROKER_URL names one (CI runs these tests on both), else a
+    private redis-server of this test."""
+    url = amqp_broker_url()
+    if url:
+        needs_postgres()
+        purge_queues(url)
+        return url
+    return request.getfixturevalue("redis_server").url
+
+
+def _worker(broker_url, fake, tmp_path, **env):
+    return Worker(broker_url, fake.base_url, tmp_path / "worker.log", **env)
 
 
 @pytest.fixture
-def worker(redis_server, fake, tmp_path, settings):
-    process = _worker(redis_server, fake, tmp_path)
+def worker(broker_url, fake, tmp_path, settings):
+    process = _worker(broker_url, fake, tmp_path)
     process.start()
-    with publishing_to(redis_server.url, settings):
+    with publishing_to(broker_url, settings):
         yield process
     process.stop()
 
@@ -193,7 +213,7 @@ def test_a_429_is_retried_by_the_outbox_and_delivered_once(citizen_a, make_devic
 # -- faults -----------------------------------------------------------------------------------
 
 
-def test_a_worker_killed_mid_batch_loses_nothing(citizen_a, fake, redis_server, tmp_path, settings):
+def test_a_worker_killed_mid_batch_loses_nothing(citizen_a, fake, broker_url, tmp_path, settings):
     devices = Device.objects.bulk_create(
         Device(
             user=citizen_a,
@@ -206,9 +226,9 @@ def test_a_worker_killed_mid_batch_loses_nothing(citizen_a, fake, redis_server, 
     tokens = {d.token for d in devices}
     # Slow enough that the kill lands in the middle of the first 500-message batch.
     fake.configure({"latency_ms": 50})
-    worker = _worker(redis_server, fake, tmp_path, PUSH_LEASE_SECONDS="3")
+    worker = _worker(broker_url, fake, tmp_path, PUSH_LEASE_SECONDS="3")
     worker.start()
-    with publishing_to(redis_server.url, settings):
+    with publishing_to(broker_url, settings):
         try:
             _notify(citizen_a)
             wait_for(lambda: len(fake.messages) >= 100, 30, "the first pushes to arrive")
@@ -259,7 +279,8 @@ def test_with_redis_down_the_api_still_answers_and_the_sweep_delivers_later(
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
-    worker = _worker(redis_server, fake, tmp_path)
+    # Redis as cache and broker: this test is about Redis going away.
+    worker = _worker(redis_server.url, fake, tmp_path)
     worker.start()
     api = f"{live_server.url}/api/v1"
     with publishing_to(redis_server.url, settings):

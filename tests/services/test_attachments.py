@@ -16,6 +16,7 @@ from services import actions
 from services.models import ServiceRequest, ServiceRequestAttachment
 from tests import file_samples as samples
 from tests.conftest import client_for
+from tests.storage import stored_names
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +40,7 @@ def attach(client, dossier, data, kind="photo", name="photo.jpg", content_type="
 
 
 def stored_files(settings):
-    root = os.path.join(settings.MEDIA_ROOT, "private")
-    return sorted(
-        os.path.relpath(os.path.join(folder, name), root)
-        for folder, _dirs, names in os.walk(root)
-        for name in names
-    )
+    return stored_names()
 
 
 def path_of(url):

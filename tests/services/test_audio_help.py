@@ -1,7 +1,5 @@
 """Audio help: recorded explanations of services and categories, per language."""
 
-import os
-
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -11,6 +9,7 @@ from common.models import AuditLogEntry
 from services import audio_help
 from services.models import AudioHelp, ServiceCategory
 from tests.file_samples import amr_nb_bytes, m4a_bytes, mp3_bytes, pdf_bytes, upload
+from tests.storage import stored_names
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +36,7 @@ def attach(parent, language, data=None, name="giai-thich.m4a"):
 
 
 def stored_files():
-    root = files.private_storage.location
-    return [name for _dir, _subdirs, names in os.walk(root) for name in names]
+    return [name.rsplit("/", 1)[-1] for name in stored_names()]
 
 
 def download(url):
