@@ -22,6 +22,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     STATIC_ROOT=/app/staticfiles \
     MEDIA_ROOT=/data/media \
     LOG_FORMAT=json
+# pg_dump/pg_restore of the server's major version, for `manage.py backup` and `restore`.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends "postgresql-client-15=15.*" \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app app \
     && mkdir -p /data/media && chown -R app:app /data

@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint schema examples messages worker beat fake-fcm fake-sms clean
+.PHONY: install run test lint schema examples messages worker beat fake-fcm fake-sms clean backup restore
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,17 @@ fake-sms: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles
+
+# Backups (docs/operations.md): a pg_dump of DATABASE_URL and a copy of every stored file into
+# BACKUP_DIR (default backups/). `make restore` restores the latest dump there into
+# RESTORE_DATABASE_URL (default DATABASE_URL), which must be empty, and the files into the
+# configured storage, then checks row counts and sample checksums.
+backup: install
+	$(PY) manage.py backup $(if $(BACKUP_DIR),--to "$(BACKUP_DIR)")
+
+restore: install
+	$(PY) manage.py restore $(if $(BACKUP_DIR),--from "$(BACKUP_DIR)") \
+		$(if $(RESTORE_DATABASE_URL),--database-url "$(RESTORE_DATABASE_URL)")
 
 # Record the spec's examples from the test suite's real requests and answers, then regenerate
 # the spec with them.

@@ -15,6 +15,7 @@ from agencies.models import AdministrativeUnit, Agency, StaffMembership
 from agencies.selectors import administrative_units_administered_by, rank_for
 from common.audit import record
 from common.exceptions import Conflict, NotAllowed
+from common.progress import Progress, quiet
 from common.text import fold, squash_spaces
 
 _UNIT_FIELDS = ("name", "division_type", "parent_id", "search_name")
@@ -31,10 +32,11 @@ def _sync_level(
     rows: list[dict[str, Any]],
     existing: dict[tuple[str, int], AdministrativeUnit],
     counts: dict[str, int],
+    progress: Progress = quiet,
 ) -> None:
     to_create: list[AdministrativeUnit] = []
     to_update: list[AdministrativeUnit] = []
-    for row in rows:
+    for row in progress(rows, total=len(rows), desc=f"{level}s"):
         unit = existing.get((level, row["code"]))
         if unit is None:
             to_create.append(AdministrativeUnit(level=level, code=row["code"], **row["fields"]))
@@ -64,12 +66,13 @@ def _unit_fields(raw: dict[str, Any], parent_id: int | None) -> dict[str, Any]:
 
 
 @transaction.atomic
-def load_administrative_units() -> dict[str, int]:
+def load_administrative_units(progress: Progress = quiet) -> dict[str, int]:
     """Create or update the 34 provinces and 3,321 communes shipped by `vietnam-provinces`.
 
     Idempotent: a unit whose data already matches is left alone, so a second run reports
     only `unchanged`. Units missing from the package are kept, because dossiers, feedback
     and agencies point at them (PROTECT). Returns `{"created", "updated", "unchanged"}`.
+    `progress` wraps the loops over each level (a bar when run from a terminal).
     """
     provinces = _read_package_divisions()
     Level = AdministrativeUnit.Level
@@ -81,6 +84,7 @@ def load_administrative_units() -> dict[str, int]:
         [{"code": p["code"], "fields": _unit_fields(p, None)} for p in provinces],
         existing,
         counts,
+        progress,
     )
     # Communes need their province's surrogate id; one read covers fresh and old provinces
     # alike, whatever the database returns from bulk_create.
@@ -96,6 +100,7 @@ def load_administrative_units() -> dict[str, int]:
         ],
         existing,
         counts,
+        progress,
     )
     return counts
 

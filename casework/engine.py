@@ -148,6 +148,17 @@ class Workflow:
         """The body fields each action needs, for the API's input check."""
         return {name: action.needs for name, action in self.actions.items() if action.needs}
 
+    def accepted_by_action(self) -> dict[str, frozenset[str]]:
+        """The body fields each action reads: `action`, `note`, what it needs and takes, and
+        `internal` where the note may be internal. The API ignores the others."""
+        return {
+            name: frozenset(
+                {"action", "note", *action.needs, *action.takes}
+                | ({"internal"} if action.may_be_internal else set())
+            )
+            for name, action in self.actions.items()
+        }
+
     def state_allows(self, case: Any, name: str, now: datetime | None = None) -> bool:
         action = self.actions[name]
         if case.status not in action.sources:

@@ -6,6 +6,11 @@ class CommonConfig(AppConfig):
     verbose_name = "Chung"
 
     def ready(self) -> None:
+        from common.api.strings import refuse_non_strings
+
+        # JSON numbers and booleans are not strings, whatever DRF would make of them.
+        refuse_non_strings()
+
         from common import metrics
 
         metrics.register_collector("celery_queues", metrics.celery_queue_lengths)

@@ -8,6 +8,7 @@ replaced (docs/app-developers.md). An operation missing here fails the spec's ge
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -170,14 +171,24 @@ def name_operations(
                 missing.append(f"{method.upper()} {path}")
                 continue
             operation["operationId"] = named[0]
+            # No scheme named: say so (a public operation), rather than leave it unsaid.
+            operation.setdefault("security", [])
     if missing:
         raise ValueError(f"operations without a name in config/openapi.py: {missing}")
+    _type_nullable_objects(result)
     result["tags"] = TAGS
     result["servers"] = SERVERS
     return result
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "openapi" / "examples.yaml"
+
+# YAML 1.2 readers (JavaScript tools, generators) read an unquoted `08` or `0912345678` as a
+# number; PyYAML (YAML 1.1) writes such strings unquoted. Quote every string of digits.
+for _dumper in (yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    _dumper.add_implicit_resolver(
+        "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+    )
 
 
 def add_examples(
@@ -202,3 +213,19 @@ def add_examples(
             if media is not None and "examples" not in media and "response" in entry:
                 media["example"] = entry["response"]
     return result
+
+
+def _type_nullable_objects(node: Any) -> None:
+    """A nullable nested object (`allOf: [$ref]` with `nullable`) becomes `anyOf` of the
+    object and an explicit null: OpenAPI 3.0 ignores `nullable` beside a bare `allOf`, and
+    validators then refuse the `null` every such field may hold."""
+    if isinstance(node, dict):
+        if node.get("nullable") and "type" not in node and "allOf" in node:
+            parts = node.pop("allOf")
+            node.pop("nullable")
+            node["anyOf"] = [*parts, {"type": "object", "nullable": True, "enum": [None]}]
+        for child in node.values():
+            _type_nullable_objects(child)
+    elif isinstance(node, list):
+        for child in node:
+            _type_nullable_objects(child)

@@ -145,6 +145,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Admin sign-in lockout per (account, address); after the others, as django-axes asks.
     "axes.middleware.AxesMiddleware",
+    # Public reads (catalog, public feed, statistics) from the read replica, when there is
+    # one (common/db_routing.py); its process_view runs before the next one calls the view.
+    "common.db_routing.ReplicaReadsMiddleware",
     # API writes and the rendering of their answers in one transaction; it calls the view
     # from process_view, so it comes after every other middleware.
     "common.api.atomic.AtomicWritesMiddleware",
@@ -182,6 +185,18 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
     "DISABLE_SERVER_SIDE_CURSORS", default=False
 )
+# A streaming replica of the primary (e.g. through its own PgBouncer): anonymous reads of the
+# catalog, the public feed and statistics go there; writes, signed-in and sync reads never do
+# (common/db_routing.py). Unset: everything on `default`.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "ATOMIC_REQUESTS": False,
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
+    }
+    DATABASE_ROUTERS = ["common.db_routing.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -277,6 +292,10 @@ FILE_MAX_IMAGE_PIXELS = env.int("FILE_MAX_IMAGE_PIXELS", default=64_000_000)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=300)
 DOWNLOAD_URL_TTL_SECONDS = env.int("DOWNLOAD_URL_TTL_SECONDS", default=300)
 
+# `manage.py backup` / `restore` (make backup, make restore): database dumps under db/, a
+# copy of every stored file under files/ (common/backups.py, docs/operations.md).
+BACKUP_DIR = env.path("BACKUP_DIR", default=str(BASE_DIR / "backups"))
+
 # Data rights (docs/privacy.md). A dossier of a closed account keeps its applicant's name and
 # phone for the handling agency this many days after it ended (10 years by default: the
 # archive period of most procedures' files), then is pseudonymised.
@@ -330,6 +349,7 @@ CELERY_TASK_ROUTES = {
     "common.tasks.*": {"queue": "housekeeping"},
     "accounts.tasks.*": {"queue": "housekeeping"},
     "notifications.tasks.prune_stale_devices": {"queue": "housekeeping"},
+    "notifications.tasks.purge_finished_outbox": {"queue": "housekeeping"},
     "services.tasks.*": {"queue": "housekeeping"},
     "feedback.tasks.*": {"queue": "housekeeping"},
 }
@@ -355,6 +375,16 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-uploads": {
         "task": "common.tasks.purge_expired_uploads",
         "schedule": crontab(minute=47),
+    },
+    # Sync removals older than SYNC_REMOVAL_HORIZON_DAYS.
+    "prune-sync-removals": {
+        "task": "common.tasks.prune_sync_removals",
+        "schedule": crontab(hour=2, minute=53),
+    },
+    # Pushes and SMS sent or given up more than OUTBOX_RETENTION_DAYS ago.
+    "purge-finished-outbox": {
+        "task": "notifications.tasks.purge_finished_outbox",
+        "schedule": crontab(hour=4, minute=13),
     },
     # 07:00 in TIME_ZONE (Asia/Ho_Chi_Minh), before offices open.
     "notify-due-dossiers": {
@@ -457,6 +487,13 @@ DRF_STANDARDIZED_ERRORS = {
 # that stamps `updated_at` (gunicorn kills a request after 30 s) plus clock skew between app
 # servers, or a phone may miss a row committed late (see common/api/sync.py).
 SYNC_SAFETY_MARGIN_SECONDS = env.int("SYNC_SAFETY_MARGIN_SECONDS", default=60)
+# Removals (`SyncRemoval`) are remembered this long, then pruned; a phone whose
+# `updated_since` is older gets every item of its list with `full_resync: true`. Longer than a
+# refresh token lives (30 days), so a phone still signed in rarely needs it.
+SYNC_REMOVAL_HORIZON_DAYS = env.int("SYNC_REMOVAL_HORIZON_DAYS", default=90)
+# Pushes and SMS that were sent or given up stay this long in the outbox (for support), then
+# are purged.
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 
 # Proxies whose X-Forwarded-For is believed (CIDR list, e.g. "10.0.0.0/8,127.0.0.1/32"); empty:
 # the socket's address is the client's (common/api/throttling.py).
@@ -493,12 +530,16 @@ SPECTACULAR_SETTINGS = {
         "Every error, on every path under `/api/`, has the shape "
         '`{"type": ..., "errors": [{"code", "detail", "attr"}]}`; each status has one '
         "component (`ErrorResponse400`, `ErrorResponse409`, …) whose `code` enum lists every "
-        "code it can carry. Any operation may also answer 405 (a method the path does not "
-        "take), 406 (an `Accept` the API cannot serve) or 415 (a body type it does not "
-        "read); those are described once, in `components.responses`. Guide for app "
-        "developers: docs/app-developers.md."
+        "code it can carry. Any operation may also answer, in the same shape with `type` "
+        "`client_error`: 405 `method_not_allowed` (a method the path does not take; `Allow` "
+        "lists those it takes), 406 `not_acceptable` (an `Accept` the API cannot serve) or "
+        "415 `unsupported_media_type` (a body type it does not read). No app sends those on "
+        "purpose, so they are described here once rather than on every operation. Guide for "
+        "app developers: docs/app-developers.md."
     ),
     "VERSION": "1.0.0",
+    "LICENSE": {"name": "AGPL-3.0-or-later", "url": "https://www.gnu.org/licenses/agpl-3.0.html"},
+    "CONTACT": {"name": "The project's maintainers (README.md)"},
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
@@ -536,6 +577,7 @@ SPECTACULAR_SETTINGS = {
         "common.api.openapi_lists.postprocess_partial_objects",
         "common.api.openapi.postprocess_descriptions",
         "common.api.openapi.postprocess_headers",
+        "common.api.openapi.postprocess_request_bodies",
         "common.api.openapi.postprocess_shared_parts",
         "config.openapi.name_operations",
         "config.openapi.add_examples",

@@ -15,6 +15,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# The longest request line gunicorn takes (its own default is 4 KB): a phone's sync URL with
+# `?fields=` and a cursor stays far below it; beyond it the web server answers 414 itself.
+limit_request_line = 8190
 # Workers are recycled after about this many requests (slow leaks cannot pile up); the
 # jitter keeps them from all restarting at the same moment.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))

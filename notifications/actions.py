@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -15,9 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import AdministrativeUnit
 from common.exceptions import NotAllowed
+from common.housekeeping import delete_in_batches
 from notifications import announcements
 from notifications.delivery import deactivate_device, retire_pending_pushes
-from notifications.models import Announcement, Device, Notification, PushMessage
+from notifications.models import Announcement, Device, Notification, PushMessage, SmsMessage
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +145,29 @@ def prune_stale_devices(*, now: Any = None) -> int:
     if count:
         logger.info("pruned %d device(s) unseen since %s", count, cutoff.isoformat())
     return count
+
+
+# Statuses an outbox row never leaves: kept OUTBOX_RETENTION_DAYS for support, then purged.
+FINISHED_PUSHES = (PushMessage.Status.SENT, PushMessage.Status.DEAD)
+FINISHED_SMS = (SmsMessage.Status.SENT, SmsMessage.Status.FAILED, SmsMessage.Status.SUPPRESSED)
+
+
+def purge_finished_outbox(*, now: Any = None) -> dict[str, int]:
+    """Delete pushes and SMS finished (sent or given up) more than `OUTBOX_RETENTION_DAYS`
+    ago; returns how many of each (`pushes`, `sms`). Pending and in-flight rows stay.
+
+    The SMS rate limit counts the last hour's rows only, so a month is plenty.
+    """
+    days = getattr(settings, "OUTBOX_RETENTION_DAYS", 30)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return {
+        "pushes": delete_in_batches(
+            PushMessage.objects.filter(status__in=FINISHED_PUSHES, updated_at__lt=cutoff)
+        ),
+        "sms": delete_in_batches(
+            SmsMessage.objects.filter(status__in=FINISHED_SMS, updated_at__lt=cutoff)
+        ),
+    }
 
 
 def send_announcement(

@@ -3,6 +3,7 @@ work (re-exported here, the module Celery's autodiscovery imports)."""
 
 from celery import shared_task
 
+from common.metrics import housekeeping_done
 from notifications import actions, announcements, delivery
 from notifications.announcements import fan_out_announcement
 from notifications.delivery import deliver_pushes_task as deliver_pushes
@@ -13,6 +14,7 @@ __all__ = [
     "deliver_sms",
     "fan_out_announcement",
     "prune_stale_devices",
+    "purge_finished_outbox",
     "sweep_outbox",
 ]
 
@@ -33,4 +35,13 @@ def sweep_outbox() -> int:
 @shared_task(ignore_result=True)
 def prune_stale_devices() -> int:
     """Beat, daily: delete devices unseen for 60 days."""
-    return actions.prune_stale_devices()
+    return housekeeping_done("stale_devices", actions.prune_stale_devices())
+
+
+@shared_task(ignore_result=True)
+def purge_finished_outbox() -> int:
+    """Beat, daily: delete pushes and SMS finished more than OUTBOX_RETENTION_DAYS ago."""
+    purged = actions.purge_finished_outbox()
+    housekeeping_done("outbox_pushes", purged["pushes"])
+    housekeeping_done("outbox_sms", purged["sms"])
+    return purged["pushes"] + purged["sms"]

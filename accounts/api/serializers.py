@@ -270,19 +270,11 @@ class ConsentOutput(serializers.Serializer):
 class ConsentInput(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=Consent.Purpose.choices)
     given = serializers.BooleanField(help_text=_("true gives the consent, false withdraws it."))
+    # Required both ways: the record says which text was given, and which was withdrawn.
     text_version = StrictCharField(
         max_length=32,
-        required=False,
-        help_text=_("The version of the consent text shown to the person (required to give)."),
+        help_text=_("The version of the consent text shown to the person."),
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["given"] and not attrs.get("text_version"):
-            message = str(_("This field is required."))
-            raise serializers.ValidationError(
-                {"text_version": [serializers.ErrorDetail(message, code="required")]}
-            )
-        return attrs
 
 
 class EthnicGroupOutput(serializers.Serializer):

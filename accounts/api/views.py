@@ -583,6 +583,8 @@ class ConsentListView(LanguageMixin, APIView):
 
 
 class EthnicGroupListView(ETagMixin, LanguageMixin, APIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     # Reference data for anyone: no authentication, so a stale token never turns it into a
     # 401, and one copy in any cache serves everybody.
     authentication_classes = ()

@@ -19,7 +19,10 @@ def code_parameter(filterset: type[FilterSet], name: str) -> OpenApiParameter:
     """A code filter documented as a plain integer: derived from the model field, its range
     would depend on the database vendor, and the committed schema must not."""
     help_text = filterset.base_filters[name].extra["help_text"]
-    return OpenApiParameter(name, OpenApiTypes.INT, description=help_text)
+    # Codes are never negative (the filter refuses them); an empty value is no filter.
+    return OpenApiParameter(
+        name, {"type": "integer", "minimum": 0}, description=help_text, allow_blank=True
+    )
 
 
 @extend_schema_view(
@@ -34,6 +37,8 @@ def code_parameter(filterset: type[FilterSet], name: str) -> OpenApiParameter:
     )
 )
 class AdministrativeUnitListView(FieldsMixin, LanguageMixin, ListAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     permission_classes = [AllowAny]
     serializer_class = AdministrativeUnitOutput
     filterset_class = AdministrativeUnitFilter
@@ -48,10 +53,20 @@ class AdministrativeUnitListView(FieldsMixin, LanguageMixin, ListAPIView):
         summary="List agencies",
         description="Active agencies (ministries, provincial boards, commune offices).",
         tags=TAGS,
-        parameters=[code_parameter(AgencyFilter, "administrative_unit")],
+        parameters=[
+            code_parameter(AgencyFilter, "administrative_unit"),
+            OpenApiParameter(
+                "parent",
+                OpenApiTypes.UUID,
+                description=AgencyFilter.base_filters["parent"].extra["help_text"],
+                allow_blank=True,
+            ),
+        ],
     )
 )
 class AgencyListView(FieldsMixin, LanguageMixin, ListAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     permission_classes = [AllowAny]
     serializer_class = AgencyOutput
     filterset_class = AgencyFilter
@@ -70,6 +85,8 @@ class AgencyListView(FieldsMixin, LanguageMixin, ListAPIView):
     )
 )
 class AgencyDetailView(ETagMixin, FieldsMixin, LanguageMixin, RetrieveAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     permission_classes = [AllowAny]
     serializer_class = AgencyOutput
     # A malformed id fails UUID validation inside get_object_or_404 and answers 404, like an

@@ -147,6 +147,16 @@ class CaseDetailMixin:
 # as missing); the case's `Workflow.required_by_action()` gives them from its table.
 class ActionInput(serializers.Serializer):
     required_by_action: dict[str, tuple[str, ...]] = {}
+    accepted_by_action: dict[str, frozenset[str]] = {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Fields the chosen action does not read are ignored, not checked: the spec types
+        # the body per action, and what one action would refuse another never looks at.
+        action = data.get("action") if isinstance(data, dict) else None
+        accepted = self.accepted_by_action.get(action) if isinstance(action, str) else None
+        if accepted is not None:
+            data = {key: value for key, value in data.items() if key in accepted}
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors = {

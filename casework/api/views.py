@@ -80,6 +80,8 @@ class CategoryPagination(SyncCursorPagination):
 
 
 class CategoryListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     permission_classes = [AllowAny]
 
 
@@ -107,7 +109,12 @@ def case_list_schema(
         ),
         post=extend_schema(
             summary=create_summary,
-            description=create_description,
+            description=create_description
+            or (
+                "Answers the new item (201). Send a UUID `id` chosen by the app to make a "
+                "resend harmless: the same `id` again answers the item already made (200), "
+                "the same `id` for another item is a 409 `id_taken`."
+            ),
             operation_id=f"{tag}_create",
             tags=[tag],
             request=api.create_input,

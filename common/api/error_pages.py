@@ -10,20 +10,21 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 # status → (type, code, message)
 _ERRORS: dict[int, tuple[str, str, str]] = {
-    400: ("client_error", "bad_request", "The request cannot be read."),
+    400: ("client_error", "bad_request", gettext_noop("The request cannot be read.")),
     403: (
         "client_error",
         "permission_denied",
-        "You do not have permission to perform this action.",
+        gettext_noop("You do not have permission to perform this action."),
     ),
-    404: ("client_error", "not_found", "Not found."),
-    405: ("client_error", "method_not_allowed", "Method not allowed."),
-    413: ("client_error", "request_too_large", "The request body is too large."),
+    404: ("client_error", "not_found", gettext_noop("Not found.")),
+    405: ("client_error", "method_not_allowed", gettext_noop("Method not allowed.")),
+    413: ("client_error", "request_too_large", gettext_noop("The request body is too large.")),
 }
-_SERVER_ERROR = ("server_error", "error", "A server error occurred.")
+_SERVER_ERROR = ("server_error", "error", gettext_noop("A server error occurred."))
 
 
 def api_error_response(status: int) -> JsonResponse:

@@ -50,6 +50,12 @@ class LanguageMixin:
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         translation.activate(gettext_language(_language_before_authentication(request)))
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if not _handles(self, request.method):
+            # A method the view does not take is a 405 whatever `?lang=` says (DRF picks the
+            # handler after `initial()`): the language is only that of the error message.
+            request._negotiated_language = request_language(request, strict=False)  # type: ignore[attr-defined]
+            translation.activate(gettext_language(request._negotiated_language))  # type: ignore[attr-defined]
+            return
         try:
             language = request_language(request)
         except serializers.ValidationError:
@@ -79,6 +85,12 @@ class LanguageMixin:
         response["Content-Language"] = self.get_language()
         patch_vary_headers(response, ("Accept-Language",))
         return response
+
+
+def _handles(view: Any, method: str | None) -> bool:
+    """Whether `view` has a handler for `method` (else DRF answers 405)."""
+    name = (method or "").lower()
+    return name in view.http_method_names and hasattr(view, name)
 
 
 def _language_before_authentication(request: Any) -> str:
@@ -118,10 +130,12 @@ FIELDS_PARAM = "fields"
 
 
 def parse_fields(raw: str | None, allowed: list[str]) -> tuple[str, ...] | None:
-    """The names of `?fields=a,b`, or None when absent or blank; an unknown name is a 400."""
-    names = [name.strip() for name in (raw or "").split(",") if name.strip()]
-    if not names:
+    """The names of `?fields=a,b`, or None when absent or empty; a name that is not one of
+    `allowed`, spelled exactly (no blanks, no empty name between commas), is a 400 — what the
+    spec's enum allows and nothing else."""
+    if not raw:
         return None
+    names = raw.split(",")
     unknown = [name for name in dict.fromkeys(names) if name not in allowed]
     if unknown:
         message = _("Unknown field(s): %(unknown)s. Choose from: %(allowed)s.") % {
@@ -132,11 +146,17 @@ def parse_fields(raw: str | None, allowed: list[str]) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))
 
 
+# Kept whatever `?fields=` names: the spec requires it of every object that can be trimmed
+# (so generated clients decode a trimmed answer), and a phone needs it to know which item a
+# trimmed answer is about.
+ALWAYS_KEPT_FIELDS = frozenset({"id"})
+
+
 def trim_fields(item: Any, names: tuple[str, ...]) -> Any:
-    """`item` with only the top-level keys in `names`, in the serializer's order."""
+    """`item` with only the top-level keys in `names` (and `id`), in the serializer's order."""
     if not isinstance(item, dict):
         return item
-    return {key: value for key, value in item.items() if key in names}
+    return {key: value for key, value in item.items() if key in names or key in ALWAYS_KEPT_FIELDS}
 
 
 class FieldsMixin:

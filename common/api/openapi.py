@@ -22,7 +22,8 @@ from common.i18n.openapi import LanguageConventionsSchema
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # What `common.api.idempotency` accepts: 1 to 255 printable ASCII characters.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -161,7 +162,7 @@ def _error_serializers(
     return item, body
 
 
-ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 429, 500)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 412, 413, 422, 429, 500)
 ERROR_RESPONSES = {status: _error_serializers(status)[1] for status in ERROR_STATUSES}
 ErrorResponse400 = ERROR_RESPONSES[400]
 ErrorResponse401 = ERROR_RESPONSES[401]
@@ -199,56 +200,24 @@ HEADER_ERROR_RESPONSE = OpenApiResponse(
     description="A tus header is missing or malformed (`attr` names it), or the "
     "Idempotency-Key is malformed.",
 )
-# Answers any operation may give that no operation lists: described once in
-# `components.responses` and in the spec's introduction.
-SHARED_ONLY = {
-    405: "Method not allowed: this path does not take this method (the `Allow` header lists "
-    "those it takes).",
-    406: "Not acceptable: the API answers `application/json` only (files and the receipt "
-    "excepted).",
-    415: "Unsupported media type: bodies are `application/json`, or `multipart/form-data` "
-    "where a file is sent, or `application/offset+octet-stream` for tus.",
-}
 
 
 def postprocess_errors(
     result: dict[str, Any], generator: Any, request: Any, public: Any
 ) -> dict[str, Any]:
-    """Write the complete enum of `type` and `code` into each status's error components and
-    add the shared 405/406/415 answers to `components.responses`."""
+    """Write the complete enum of `type` and `code` into each status's error components.
+
+    405, 406 and 415 have no component: the spec's introduction describes them once
+    (SPECTACULAR_SETTINGS), as no operation lists them."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     codes = error_codes.codes_by_status()
     for status in ERROR_STATUSES:
         item, body = schemas.get(f"Error{status}"), schemas.get(f"ErrorResponse{status}")
-        if status in SHARED_ONLY and (item is None or body is None):
-            item = _plain_schema(_error_serializers(status)[0])
-            body = {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string"},
-                    "errors": {
-                        "type": "array",
-                        "items": {"$ref": f"#/components/schemas/Error{status}"},
-                    },
-                },
-                "required": ["type", "errors"],
-            }
-            schemas[f"Error{status}"], schemas[f"ErrorResponse{status}"] = item, body
         if item is None or body is None:
             continue
         item["properties"]["code"]["enum"] = codes.get(status, [])
         body["properties"]["type"]["enum"] = error_codes.error_types(status)
         body["properties"]["type"].pop("description", None)
-    responses = result["components"].setdefault("responses", {})
-    for status, description in SHARED_ONLY.items():
-        responses[f"Error{status}"] = {
-            "description": description,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/ErrorResponse{status}"}
-                }
-            },
-        }
     return result
 
 
@@ -353,6 +322,48 @@ SHARED_PARAMETERS = frozenset(
     }
 )
 SHARED_RESPONSE_HEADERS = frozenset({"Content-Language", "ETag"})
+# Query parameters the server reads as absent when sent empty (`?lang=&parent=`).
+BLANK_IS_ABSENT = frozenset(
+    {
+        "lang",
+        "updated_since",
+        "parent",
+        "administrative_unit",
+        "province",
+        "commune",
+        "category",
+        "fields",
+        "page_size",
+        "status",
+        "level",
+    }
+)
+
+
+def postprocess_request_bodies(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """A body with a required field is itself required (a request without one is a 400):
+    drf-spectacular leaves `required` out for a `oneOf` body such as a transition's."""
+    schemas = result.get("components", {}).get("schemas", {})
+
+    def needs_fields(schema: dict[str, Any]) -> bool:
+        ref = schema.get("$ref", "")
+        if ref:
+            return needs_fields(schemas.get(ref.rsplit("/", 1)[-1], {}))
+        branches = schema.get("oneOf") or schema.get("anyOf")
+        if branches:
+            return all(needs_fields(branch) for branch in branches)
+        return bool(schema.get("required"))
+
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body is None or body.get("required"):
+                continue
+            if any(needs_fields(media.get("schema", {})) for media in body["content"].values()):
+                body["required"] = True
+    return result
 
 
 def postprocess_shared_parts(
@@ -374,6 +385,10 @@ def postprocess_shared_parts(
         for operation in item.values()
         if isinstance(operation, dict) and "responses" in operation
     ]
+    for operation in operations:
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "query" and parameter.get("name") in BLANK_IS_ABSENT:
+                parameter["allowEmptyValue"] = True
     # Shared only where every occurrence is identical.
     for operation in operations:
         for parameter in operation.get("parameters", []):
@@ -434,18 +449,6 @@ def _is_plain_error(status: str, response: dict[str, Any]) -> bool:
 def _component_name(name: str) -> str:
     """`Accept-Language` → `AcceptLanguage`, `page_size` → `PageSize`."""
     return "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-"))
-
-
-def _plain_schema(serializer: type[serializers.Serializer]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "code": {"type": "string"},
-            "detail": {"type": "string"},
-            "attr": {"type": "string", "nullable": True},
-        },
-        "required": ["code", "detail", "attr"],
-    }
 
 
 class EndpointEnumerator(SpectacularEndpointEnumerator):

@@ -48,6 +48,15 @@ class CursorPagination(pagination.CursorPagination):
             )
         return size
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        # DRF's own examples end with a stray quote: not a URI.
+        for name, cursor in (("next", "cD00ODY%3D"), ("previous", "cj0xJnA9NDg3")):
+            paginated["properties"][name]["example"] = (
+                f"https://api.example.org/api/v1/requests/?{self.cursor_query_param}={cursor}"
+            )
+        return paginated
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -112,6 +121,7 @@ class SyncCursorPagination(CursorPagination):
     updated_field = "updated_at"
 
     since: datetime | None = None
+    full_resync = False
     _walked: list[Any]
 
     def paginate_queryset(self, queryset, request, view=None):  # type: ignore[no-untyped-def]
@@ -130,17 +140,20 @@ class SyncCursorPagination(CursorPagination):
         self.base_url = request.build_absolute_uri()
         started, after = self._decode_sync_cursor(request, queryset.model)
         field = self.updated_field
-        rows = queryset.filter(**{f"{field}__gt": since})
+        self.server_time = started or sync.server_time()
+        # Removals after `since` may be pruned already: every item in view, flagged, instead.
+        self.full_resync = sync.past_horizon(since, self.server_time)
+        rows = queryset if self.full_resync else queryset.filter(**{f"{field}__gt": since})
         if after is not None:
             stamp, pk = after
             rows = rows.filter(Q(**{f"{field}__gt": stamp}) | Q(**{field: stamp, "pk__gt": pk}))
         fetched = list(rows.order_by(field, "pk")[: self.page_size + 1])
         self.page = self._walked = fetched[: self.page_size]
         self.has_more = len(fetched) > self.page_size
-        self.server_time = started or sync.server_time()
         # Removals committed after the first page carry a later stamp than server_time, so
         # the next sync reports them; repeating the list on every page would add nothing.
-        self.removed = self._removed(queryset, request, since) if started is None else []
+        first_page = started is None and not self.full_resync
+        self.removed = self._removed(queryset, request, since) if first_page else []
         return self.page
 
     def _removed(self, queryset: QuerySet[Any], request: Request, since: datetime) -> list[str]:
@@ -196,16 +209,17 @@ class SyncCursorPagination(CursorPagination):
     def get_paginated_response(self, data: Any) -> Response:
         if self.since is None:
             return super().get_paginated_response(data)
-        return Response(
-            {
-                "next": self._next_since_link(),
-                # The walk goes forward only: a phone never pages back through changes.
-                "previous": None,
-                "results": data,
-                "removed": self.removed,
-                "server_time": serializers.DateTimeField().to_representation(self.server_time),
-            }
-        )
+        envelope = {
+            "next": self._next_since_link(),
+            # The walk goes forward only: a phone never pages back through changes.
+            "previous": None,
+            "results": data,
+            "removed": self.removed,
+            "server_time": serializers.DateTimeField().to_representation(self.server_time),
+        }
+        if self.full_resync:
+            envelope["full_resync"] = True
+        return Response(envelope)
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         envelope = super().get_paginated_response_schema(schema)
@@ -225,6 +239,15 @@ class SyncCursorPagination(CursorPagination):
                 "once `next` is null. Equal on every page of one walk."
             ),
         }
+        envelope["properties"]["full_resync"] = {
+            "type": "boolean",
+            "description": (
+                "Present (true) on every page of a walk whose `updated_since` is older than the "
+                "server remembers removals (90 days by default): `results` then hold every "
+                "item in your view, not only changes, and `removed` is empty. Keep only the "
+                "items this walk brings; drop the others from the phone."
+            ),
+        }
         return envelope
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
@@ -241,5 +264,7 @@ class SyncCursorPagination(CursorPagination):
                     "`server_time`."
                 ),
                 "schema": {"type": "string", "format": "date-time"},
+                # Sent empty, it is ignored (a first sync), as the server does.
+                "allowEmptyValue": True,
             },
         ]

@@ -26,6 +26,11 @@ between app servers:
 
 So a phone that always sends back the `server_time` of its last completed walk misses nothing;
 what it may see twice are items stamped within the margin, which it simply overwrites.
+
+Removals are remembered for `SYNC_REMOVAL_HORIZON_DAYS` (90) and then pruned, so that the
+table stays bounded. A phone whose `updated_since` is older than that may have missed a
+removal: its walk brings every item in its view, flagged `full_resync: true` on every page,
+and the phone keeps only what the walk brought (`past_horizon`).
 """
 
 from collections.abc import Iterable
@@ -39,6 +44,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from common.housekeeping import delete_in_batches
 from common.models import SyncRemoval
 
 UPDATED_SINCE_PARAM = "updated_since"
@@ -47,6 +53,11 @@ UPDATED_SINCE_PARAM = "updated_since"
 def safety_margin() -> timedelta:
     """How far `server_time` trails the clock: longer than any transaction that stamps rows."""
     return timedelta(seconds=getattr(settings, "SYNC_SAFETY_MARGIN_SECONDS", 60))
+
+
+def horizon() -> timedelta:
+    """How long a removal is remembered (`SyncRemoval` rows older than this are pruned)."""
+    return timedelta(days=getattr(settings, "SYNC_REMOVAL_HORIZON_DAYS", 90))
 
 
 def server_time() -> datetime:
@@ -60,8 +71,9 @@ def parse_aware(text: str) -> datetime | None:
         value = parse_datetime(text)
         if value is None or timezone.is_naive(value):
             return None
-        # Both ends of the calendar overflow once moved to UTC for a query.
-        value.astimezone(UTC)
+        # Both ends of the calendar overflow once moved to UTC for a query. In UTC, too,
+        # because PostgreSQL refuses offsets past ±15:59 that ISO 8601 and Python allow.
+        value = value.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
     return value
@@ -139,3 +151,20 @@ def removed_since(kind: str, since: datetime, user: Any) -> list[str]:
         .values_list("object_id", flat=True)
     )
     return list(dict.fromkeys(ids))
+
+
+def past_horizon(since: datetime, walk_server_time: datetime) -> bool:
+    """Whether removals after `since` may have been pruned before the walk whose
+    `server_time` is `walk_server_time` started. Then the walk answers every item in view
+    with `full_resync: true`, and the phone drops whatever that walk did not bring.
+
+    The walk started at `walk_server_time + margin`; a prune up to then deleted only removals
+    stamped before `start - horizon - margin` (`prune_removals`).
+    """
+    return since < walk_server_time + safety_margin() - horizon()
+
+
+def prune_removals() -> int:
+    """Delete removals older than the horizon (and the margin); returns how many."""
+    cutoff = timezone.now() - horizon() - safety_margin()
+    return delete_in_batches(SyncRemoval.objects.filter(removed_at__lt=cutoff))

@@ -188,9 +188,14 @@ class UploadCreateView(TusView):
             ),
             OpenApiParameter(
                 "Upload-Metadata",
-                str,
+                {
+                    "type": "string",
+                    "pattern": uploads.METADATA_PATTERN,
+                    "maxLength": uploads.METADATA_MAX_LENGTH,
+                },
                 OpenApiParameter.HEADER,
-                description="e.g. `filename bmjDoS5qcGc=,filetype aW1hZ2UvanBlZw==`.",
+                description="Comma-separated `key base64(value)` pairs, e.g. "
+                "`filename bmjDoS5qcGc=,filetype aW1hZ2UvanBlZw==`.",
             ),
             _response_header("Location", "The upload's URL.", [201]),
             _response_header("Upload-Expires", "RFC 9110 date.", [201]),

@@ -7,6 +7,7 @@ language needs no migration either: it is a new key. Reads fall back per field t
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -156,6 +157,11 @@ def parse_accept_language(header: str) -> list[str]:
     return [tag for _weight, _position, tag in sorted(weighted)]
 
 
+# The shape of `?lang=` (documented by `common.i18n.openapi`): `vi`, `en-US`, `tyz`.
+LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
+
+
 def _match(tag: str, enabled: Callable[[], Iterable[str]]) -> str | None:
     # `en-US` and `en_US` mean English; a code of the table may itself carry a subtag.
     tag = tag.strip().lower().replace("_", "-")
@@ -179,8 +185,10 @@ def negotiate_language(
     An unknown or disabled `query` raises `UnsupportedLanguage` when `strict`, and is
     ignored otherwise. The language list is read only when a choice depends on it.
     """
-    if query is not None and query.strip():
-        code = _match(query, enabled_languages)
+    if query:
+        # Spelled as the spec's pattern says (a language tag, nothing around it), then one
+        # of the enabled languages.
+        code = _match(query, enabled_languages) if LANGUAGE_TAG.fullmatch(query) else None
         if code:
             return code
         if strict:

@@ -8,14 +8,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from common.api.mixins import LanguageMixin
+from common.i18n import LANGUAGE_TAG_PATTERN
 
 LANG_PARAM = "lang"
 
 LANG_PARAMETER = OpenApiParameter(
     LANG_PARAM,
     # A language tag's shape (the codes themselves are data: `GET languages/`).
-    {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 35},
+    {"type": "string", "pattern": LANGUAGE_TAG_PATTERN, "maxLength": 35},
     OpenApiParameter.QUERY,
+    # Sent empty, it is ignored, as the server does.
+    allow_blank=True,
     description=(
         "Language of the answer, a code from `GET /api/v1/languages/` (e.g. `vi`, `en`, "
         "`tyz`). Wins over the `Accept-Language` header (q-values honoured, `q=0` excludes, "

@@ -49,6 +49,8 @@ def cached_translation_tally() -> TranslationTally:
 
 
 class LanguageListView(LanguageMixin, GenericAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     permission_classes = (AllowAny,)
     serializer_class = LanguageOutput
     pagination_class = None

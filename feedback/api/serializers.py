@@ -142,6 +142,7 @@ class PublicFeedbackOutput(serializers.Serializer):
 
 class FeedbackTransitionInput(case_shapes.ActionInput):
     required_by_action = FEEDBACK.required_by_action()
+    accepted_by_action = FEEDBACK.accepted_by_action()
     ACTIONS = tuple(FEEDBACK.actions)
 
     action = serializers.ChoiceField(choices=ACTIONS)

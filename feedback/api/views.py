@@ -22,6 +22,9 @@ from feedback.api import serializers as s
 FEEDBACK_API = shared.CaseApi(actions.FEEDBACK, selectors.feedback_visible_to, s, "Feedback")
 
 
+CODE_SCHEMA = {"type": "integer", "minimum": 0}
+
+
 class FeedbackCategoryPagination(shared.CategoryPagination):
     sync_kind = "feedback_category"
 
@@ -97,13 +100,18 @@ class PublicFeedbackPagination(CursorPagination):
         ),
         tags=["feedback"],
         parameters=[
-            OpenApiParameter("province", int, description="Province code."),
-            OpenApiParameter("commune", int, description="Commune code."),
-            OpenApiParameter("category", str, description="Category code."),
+            # Codes are never negative; an empty value is no filter.
+            OpenApiParameter(
+                "province", CODE_SCHEMA, description="Province code.", allow_blank=True
+            ),
+            OpenApiParameter("commune", CODE_SCHEMA, description="Commune code.", allow_blank=True),
+            OpenApiParameter("category", str, description="Category code.", allow_blank=True),
         ],
     )
 )
 class PublicFeedbackListView(FieldsMixin, LanguageMixin, generics.ListAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     permission_classes = [AllowAny]
     serializer_class = s.PublicFeedbackOutput
     pagination_class = PublicFeedbackPagination
@@ -153,6 +161,8 @@ class FeedbackSupportView(LanguageMixin, generics.GenericAPIView):
 
     @extend_schema(
         summary="Take back one's support",
+        description="The support count goes down by one; taking back a support never "
+        "given is a 404.",
         operation_id="feedback_support_destroy",
         tags=["feedback"],
         responses={204: None},

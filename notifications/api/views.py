@@ -52,6 +52,8 @@ class DeviceDetailView(LanguageMixin, APIView):
 
     @extend_schema(
         summary="Stop push notifications to this device",
+        description="For sign-out or when the person turns notifications off; the inbox "
+        "keeps filling. A token that is not the caller's is a 404.",
         tags=["devices"],
         responses={204: NO_CONTENT},
     )
@@ -91,6 +93,7 @@ class InboxView(ETagMixin, FieldsMixin, LanguageMixin, GenericAPIView):
 class InboxUnreadCountView(LanguageMixin, APIView):
     @extend_schema(
         summary="How many of my notifications are unread",
+        description="For the badge on the app's bell; cheap enough to ask on every start.",
         tags=["notifications"],
         responses={200: s.InboxUnreadCountSerializer},
     )
@@ -105,6 +108,8 @@ class InboxReadView(LanguageMixin, APIView):
 
     @extend_schema(
         summary="Mark one notification read",
+        description="Idempotent: marking a read one again changes nothing. Another person's "
+        "notification is a 404.",
         tags=["notifications"],
         request=None,
         responses={204: NO_CONTENT},
@@ -119,6 +124,7 @@ class InboxReadAllView(LanguageMixin, APIView):
 
     @extend_schema(
         summary="Mark all my notifications read",
+        description="Every unread notification of the caller, at once.",
         tags=["notifications"],
         request=None,
         responses={204: NO_CONTENT},

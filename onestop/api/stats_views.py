@@ -248,6 +248,8 @@ def suppress(figures: dict[str, tuple[Any, int]]) -> tuple[dict[str, Any], list[
 )
 @extend_validation_errors(["invalid", "whole_months"], field_name="to", methods=["get"])
 class AgencyStatsView(LanguageMixin, generics.GenericAPIView):
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
     # Public figures: no token needed, and a stale one in the app must not become a 401.
     authentication_classes = ()
     permission_classes = [AllowAny]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
+from common.progress import Progress, quiet
 from services.models import PublicService, ServiceCategory
 
 # Demo data only: the seed commands refuse to run outside dev and test.
@@ -775,10 +776,11 @@ def _unit(key: tuple[str, int] | None) -> AdministrativeUnit | None:
 
 
 @transaction.atomic
-def seed_demo() -> dict[str, int]:
-    """Create or refresh the demo agencies, people and catalog. Safe to run again."""
+def seed_demo(progress: Progress = quiet) -> dict[str, int]:
+    """Create or refresh the demo agencies, people and catalog. Safe to run again.
+    `progress` wraps each loop (a bar when run from a terminal)."""
     agencies: dict[str, Agency] = {}
-    for row in AGENCIES:
+    for row in progress(AGENCIES, desc="agencies"):
         agency, _created = Agency.objects.update_or_create(
             code=row["code"],
             defaults={
@@ -792,7 +794,7 @@ def seed_demo() -> dict[str, int]:
             },
         )
         agencies[row["code"]] = agency
-    for person in PEOPLE:
+    for person in progress(PEOPLE, desc="people"):
         user = User.objects.filter(phone=person["phone"]).first()
         if user is None:
             user = User.objects.create_user(person["phone"], DEMO_PASSWORD, full_name="")
@@ -810,7 +812,7 @@ def seed_demo() -> dict[str, int]:
                 user=user, agency=agencies[code], defaults={"role": role}
             )
     categories = {}
-    for row in CATEGORIES:
+    for row in progress(CATEGORIES, desc="categories"):
         categories[row["code"]], _created = ServiceCategory.objects.update_or_create(
             code=row["code"],
             defaults={
@@ -819,7 +821,7 @@ def seed_demo() -> dict[str, int]:
                 "translation_status": translation_status(row),
             },
         )
-    for row in SERVICES:
+    for row in progress(SERVICES, desc="services"):
         fields = {k: v for k, v in row.items() if k not in ("code", "category")}
         PublicService.objects.update_or_create(
             code=row["code"],

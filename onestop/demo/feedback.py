@@ -1,5 +1,6 @@
 """Demo feedback categories (dev and test only)."""
 
+from common.progress import Progress, quiet
 from feedback.models import FeedbackCategory
 
 # English is written for the project and marked reviewed. The H'Mông (hmn) name is a
@@ -19,10 +20,10 @@ CATEGORIES = [
 SMS_CATEGORY = "infrastructure"
 
 
-def seed_feedback_demo() -> int:
+def seed_feedback_demo(progress: Progress = quiet) -> int:
     """Create or update the demo categories; returns how many there are."""
     FeedbackCategory.objects.exclude(code=SMS_CATEGORY).update(sms_default=False)
-    for position, (code, name, level) in enumerate(CATEGORIES):
+    for position, (code, name, level) in enumerate(progress(CATEGORIES, desc="categories")):
         FeedbackCategory.objects.update_or_create(
             code=code,
             defaults={

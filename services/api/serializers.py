@@ -234,6 +234,7 @@ class SupplementResponseInput(serializers.Serializer):
 
 class ServiceRequestTransitionInput(case_shapes.ActionInput):
     required_by_action = DOSSIERS.required_by_action()
+    accepted_by_action = DOSSIERS.accepted_by_action()
     ACTIONS = tuple(DOSSIERS.actions)
 
     action = serializers.ChoiceField(choices=ACTIONS)

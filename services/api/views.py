@@ -83,6 +83,9 @@ class CatalogPagination(SyncCursorPagination):
 class PublicServiceListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
     """The catalog: public services on offer, by code. A phone keeps it."""
 
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
+
     permission_classes = [AllowAny]
     serializer_class = s.PublicServiceOutput
     pagination_class = CatalogPagination
@@ -109,6 +112,9 @@ class PublicServiceListView(ETagMixin, FieldsMixin, LanguageMixin, generics.List
 @extend_schema_view(get=extend_schema(summary="Show a public service", tags=["catalog"]))
 class PublicServiceDetailView(ETagMixin, FieldsMixin, LanguageMixin, generics.RetrieveAPIView):
     """A public service on offer, with its required documents and the form to fill in."""
+
+    # Anonymous GETs read the replica when there is one (common/db_routing.py).
+    replica_reads = True
 
     permission_classes = [AllowAny]
     serializer_class = s.PublicServiceDetailOutput

@@ -24,7 +24,9 @@ def give(client, purpose, version="v1"):
 
 
 def withdraw(client, purpose):
-    return client.post(CONSENTS, {"purpose": purpose, "given": False}, format="json")
+    return client.post(
+        CONSENTS, {"purpose": purpose, "given": False, "text_version": "2026-01"}, format="json"
+    )
 
 
 def test_giving_a_consent_records_it_with_its_text_version(citizen_a):

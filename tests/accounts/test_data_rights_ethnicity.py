@@ -131,7 +131,11 @@ def test_null_clears_it(citizen_a):
 def test_withdrawing_the_consent_erases_it(citizen_a):
     client = with_group(citizen_a)
 
-    client.post(CONSENTS, {"purpose": "ethnic_group", "given": False}, format="json")
+    client.post(
+        CONSENTS,
+        {"purpose": "ethnic_group", "given": False, "text_version": "2026-01"},
+        format="json",
+    )
 
     assert client.get(ME).json()["ethnic_group"] is None
     assert raw_column(citizen_a) == ""

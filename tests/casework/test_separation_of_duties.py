@@ -81,3 +81,16 @@ def test_ratings_by_staff_of_the_handling_agency_are_left_out_of_statistics(
     office = world["lam_binh_office"].pk
     assert (dossier_tally[office].count, dossier_tally[office].total) == (1, 2)
     assert (feedback_tally[office].count, feedback_tally[office].total) == (1, 2)
+
+
+def test_fields_an_action_does_not_read_are_ignored(world, officer_commune, citizen_a):
+    dossier = make_dossier(world, citizen_a)
+
+    response = client_for(officer_commune).post(
+        f"/api/v1/requests/{dossier.pk}/transitions/",
+        {"action": "receive", "result": "", "agency": None, "items": "x"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "received"

@@ -23,6 +23,15 @@ def test_wrong_method_is_a_json_405(api, world):
     assert_error_shape(response.json(), "client_error", "method_not_allowed")
 
 
+def test_wrong_method_is_a_405_whatever_lang_says(api, world):
+    # DRF picks the handler after the language is negotiated: an unknown `?lang=` used to
+    # turn a 405 into a 400 on `lang`.
+    response = api.generic("TRACE", "/api/v1/services/?lang=xx")
+    assert response.status_code == 405
+    assert_error_shape(response.json(), "client_error", "method_not_allowed")
+    assert api.delete("/api/v1/services/?lang=en").status_code == 405
+
+
 def test_unhandled_exception_is_a_json_500(api, world, monkeypatch):
     from services import selectors
 
@@ -127,3 +136,15 @@ def test_the_api_root_is_an_index_of_links(api):
     assert body["links"]["services"] == "/api/v1/services/"
     for path in body["links"].values():
         assert api.get(path).status_code in (200, 405), path
+
+
+@pytest.mark.parametrize("phone", [912345678, True, ["0912345678"]])
+def test_a_string_field_takes_only_a_json_string(api, world, phone):
+    response = api.post("/api/v1/auth/token/", {"phone": phone, "password": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0] | {"detail": None} == {
+        "code": "invalid",
+        "detail": None,
+        "attr": "phone",
+    }

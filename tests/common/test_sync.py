@@ -464,3 +464,11 @@ def test_a_phone_following_server_time_never_misses_an_item(world, citizen_a, ci
         assert phone.replica == as_api(server_view(citizen_a))
         assert not phone.removed_seen & removed_of_b
         transaction.set_rollback(True)
+
+
+def test_an_offset_postgresql_does_not_take_is_read_as_the_same_moment(services):
+    # +17:49 is valid ISO 8601 (and for Python) but past PostgreSQL's ±15:59: it used to be
+    # a 500 there. The moment is what counts: 08:30+17:49 is 14:41Z the day before.
+    response = APIClient().get("/api/v1/services/", {"updated_since": "2026-05-01T08:30:00+17:49"})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == 3

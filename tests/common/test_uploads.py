@@ -307,7 +307,8 @@ def test_patch_with_another_content_type_is_415(citizen_a):
         ({"Upload-Length": "-1"}, "Upload-Length", "invalid"),
         ({"Upload-Length": "ten"}, "Upload-Length", "invalid"),
         ({"Upload-Length": "10", "Upload-Metadata": "filename ***"}, "Upload-Metadata", "invalid"),
-        ({"Upload-Length": "10", "Upload-Metadata": "a YQ==,a YQ=="}, "Upload-Metadata", "invalid"),
+        ({"Upload-Length": "10", "Upload-Metadata": "a YQ==,"}, "Upload-Metadata", "invalid"),
+        ({"Upload-Length": "10", "Upload-Metadata": "a YQ"}, "Upload-Metadata", "invalid"),
     ],
 )
 def test_bad_creation_headers_are_400(citizen_a, headers, attr, code):
@@ -719,3 +720,11 @@ def test_an_upload_no_attachment_could_take_leaves_nothing_behind(citizen_a, dos
     assert_error(refused, 400, "unsupported_file_type", "file")
     assert not Upload.objects.filter(pk=upload_id).exists()
     assert pieces(upload) == []
+
+
+def test_metadata_sent_twice_keeps_its_last_value_and_never_a_control_character():
+    name = base64.b64encode("Sổ hộ khẩu\x00.pdf".encode()).decode()
+    metadata = uploads.parse_metadata(f"filename YQ==, filename {name} ,filetype")
+    assert uploads.parse_metadata("") == {}
+
+    assert metadata == {"filename": "Sổ hộ khẩu.pdf", "filetype": ""}

@@ -14,6 +14,8 @@ EXPECTED = {
     "notifications.tasks.deliver_sms": "sms",
     "notifications.tasks.fan_out_announcement": "fanout",
     "notifications.tasks.prune_stale_devices": "housekeeping",
+    "notifications.tasks.purge_finished_outbox": "housekeeping",
+    "common.tasks.prune_sync_removals": "housekeeping",
     "common.tasks.purge_idempotency_records": "housekeeping",
     "common.tasks.purge_expired_uploads": "housekeeping",
     "accounts.tasks.flush_expired_tokens": "housekeeping",

@@ -332,7 +332,15 @@ def test_with_no_token_configured_the_hook_refuses_everyone(
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"id": "x", "text": "HD"}, {"id": "", "from": NEW_NUMBER, "text": "HD"}, [1, 2]],
+    [
+        {},
+        {"id": "x", "text": "HD"},
+        {"id": "", "from": NEW_NUMBER, "text": "HD"},
+        [1, 2],
+        # A number is not a string, whatever it would read as.
+        {"id": "x", "from": 987654321, "text": "HD"},
+        {"id": 7, "from": NEW_NUMBER, "text": "HD"},
+    ],
 )
 def test_a_malformed_call_is_a_400(world, body):
     response = gateway().post(HOOK, body, format="json")

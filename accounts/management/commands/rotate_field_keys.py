@@ -8,17 +8,18 @@ under a row lock, so an edit made meanwhile is never overwritten with an older v
 from typing import Any
 
 from django.apps import apps
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Cast
 
 from common.crypto import EncryptedTextField, UndecryptableValue, rotate
+from common.progress import ProgressCommand
 
 BATCH = 500
 
 
-class Command(BaseCommand):
+class Command(ProgressCommand):
     help = "Re-encrypt every encrypted field with the first key of FIELD_ENCRYPTION_KEYS."
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,6 +33,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{total} value(s) re-encrypted with the first key"))
 
     def _rotate(self, model: Any, name: str) -> int:
+        total = model._base_manager.exclude(**{name: ""}).count()
+        with self.counter(total=total, desc=f"{model._meta.label}.{name}") as bar:
+            return self._rotate_batches(model, name, bar)
+
+    def _rotate_batches(self, model: Any, name: str, bar: Any) -> int:
         done = 0
         last = None
         while True:
@@ -61,4 +67,5 @@ class Command(BaseCommand):
                         **{name: Value(fresh, output_field=TextField())}
                     )
                 done += len(batch)
+                bar.update(len(batch))
                 last = batch[-1][0]
