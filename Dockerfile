@@ -21,7 +21,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_ENV=prod \
     STATIC_ROOT=/app/staticfiles \
     MEDIA_ROOT=/data/media \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    CONN_MAX_AGE=60 \
+    GUNICORN_WORKER_CLASS=gthread \
+    GUNICORN_THREADS=2
 # pg_dump/pg_restore of the server's major version, for `manage.py backup` and `restore`.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends "postgresql-client-15=15.*" \

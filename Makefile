@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint schema examples messages worker beat fake-fcm fake-sms clean backup restore
+.PHONY: install run test lint schema examples messages worker beat fake-fcm fake-sms clean backup restore bench
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ run: install
 
 test: install
 	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+
+# Not part of CI: seeds BENCH_DOSSIERS dossiers (default 200,000) into BENCH_DATABASE_URL,
+# runs gunicorn as deployed and compares our endpoints with a bare and a textbook peer
+# (bench/README.md). Needs PostgreSQL, Redis and wrk.
+bench: install
+	$(PY) bench/http_bench.py
 
 lint: install
 	$(VENV)/bin/ruff check .

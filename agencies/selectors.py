@@ -18,6 +18,7 @@ from django.db.models import (
 )
 
 from agencies.models import AdministrativeUnit, Agency, StaffMembership
+from common import refcache
 
 # Above any PositiveIntegerField value, so `level rank * bound + code` orders like
 # (level, code).
@@ -177,7 +178,33 @@ def province_tree_root(agency: Agency) -> Agency:
 def serving_agency(commune: AdministrativeUnit, level: str) -> Agency | None:
     """The active agency of `level` that serves `commune`: the ministry (the root) for
     `ministry`; the commune's office for `commune`, or where it has none the province's
-    board; the province's board for `province`."""
+    board; the province's board for `province`. From the process's reference cache
+    (common.refcache): every create asks it."""
+    return refcache.cached(
+        "agencies.serving",
+        (commune.pk, commune.parent_id, level),
+        lambda: _serving_agency(commune, level),
+    )
+
+
+refcache.forget_on_change("agencies.serving", Agency, AdministrativeUnit)
+
+
+def commune_by_code(code: int) -> AdministrativeUnit | None:
+    """The commune of `code` (reference data), from the process's reference cache."""
+    return refcache.cached(
+        "agencies.commune",
+        code,
+        lambda: AdministrativeUnit.objects.filter(
+            level=AdministrativeUnit.Level.COMMUNE, code=code
+        ).first(),
+    )
+
+
+refcache.forget_on_change("agencies.commune", AdministrativeUnit)
+
+
+def _serving_agency(commune: AdministrativeUnit, level: str) -> Agency | None:
     active = Agency.objects.filter(is_active=True)
     if level == Agency.Level.MINISTRY:
         return active.filter(level=Agency.Level.MINISTRY).order_by("path").first()

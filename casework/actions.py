@@ -69,8 +69,10 @@ def open_case(
                     **{workflow.model.OWNER_FIELD: owner},
                     **own_fields,
                 )
-                workflow.record(case, actor or owner, "submit", "", note)
+                event = workflow.record(case, actor or owner, "submit", "", note)
                 workflow.notify(owner, case, notify_kind, "")
+                # The API answers the create from it (casework.api.views.created_response).
+                case.opening_event = event
                 return case, True
         except IntegrityError:
             existing = existing_case(workflow, case_id, owner)

@@ -35,6 +35,7 @@ from casework.models import CaseEvent
 from common import audit
 from common.exceptions import InvalidInput, InvalidTransition, NotAllowed
 from notifications.outbox import notify, queue_sms_fallback
+from webhooks.outbox import enqueue_case_event
 
 __all__ = ["OWNER", "STAFF", "Action", "Step", "Workflow"]
 
@@ -227,6 +228,8 @@ class Workflow:
         """Write the event row and its audit entry: every change of a case passes here, so
         neither can be forgotten by a new action."""
         audit.record_transition(actor, action, case, from_status)
+        # Agency systems hear of a new case or a change of state (webhooks' outbox).
+        enqueue_case_event(self.push_type, case, from_status)
         return self.event_model.objects.create(  # type: ignore[no-any-return]
             **{self.event_case_field: case},
             actor=actor,

@@ -82,3 +82,36 @@ class FailOpenRedisCache(RedisCache):
             super().clear()
         except _FAILURES as exc:
             self._fail("clear", exc)
+
+    def count_in_window(self, key: str, seconds: int) -> int:
+        """Add one to `key`'s count, which expires `seconds` after its first hit, and return
+        it: INCR and EXPIRE NX in one round trip, on a client kept for the process (Django's
+        backend builds a new `redis.Redis` for every call). 0 when Redis fails (fail open)."""
+        try:
+            client = self.__dict__.get("_window_client")
+            if client is None:
+                backend: Any = self._cache
+                client = backend._client(connection_pool=backend._get_connection_pool(True))
+                self.__dict__["_window_client"] = client
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(self.make_and_validate_key(key))
+            pipe.expire(self.make_and_validate_key(key), seconds, nx=True)
+            count, _set = pipe.execute()
+            return int(count)
+        except _FAILURES as exc:
+            self._fail("count_in_window", exc)
+            return 0
+
+
+def count_in_window(cache: Any, key: str, seconds: int) -> int:
+    """`FailOpenRedisCache.count_in_window` on any cache (two calls on the others)."""
+    # `django.core.cache.cache` is a proxy: ask it for the method rather than its class.
+    counter = getattr(cache, "count_in_window", None)
+    if counter is not None:
+        return int(counter(key, seconds))
+    cache.add(key, 0, seconds)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, seconds)
+        return 1

@@ -81,6 +81,12 @@ def without_forbidden_data(value: object) -> object:
     return _map_strings(value, without_forbidden)
 
 
+def without_nul_data(value: object) -> object:
+    """`value` with NUL removed from every string (keys too): DRF's string fields refuse it
+    outright, before any other check."""
+    return _map_strings(value, lambda text: text.replace("\x00", ""))
+
+
 def printable(text: str) -> str:
     """`text` with forbidden characters replaced by U+FFFD: for showing rows stored before
     they were refused."""

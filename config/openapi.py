@@ -97,6 +97,9 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("patch", "/uploads/{id}/"): ("appendToUpload", "uploads_patch"),
     ("delete", "/uploads/{id}/"): ("deleteUpload", "uploads_destroy"),
     ("head", "/uploads/{id}/"): ("getUploadOffset", "uploads_head"),
+    ("get", "/webhooks/"): ("listWebhookSubscriptions", ""),
+    ("post", "/webhooks/"): ("createWebhookSubscription", ""),
+    ("delete", "/webhooks/{id}/"): ("deleteWebhookSubscription", ""),
 }
 
 TAGS = [
@@ -151,6 +154,11 @@ TAGS = [
     {
         "name": "sms",
         "description": "The SMS gateway's hook: commands from basic phones (TT, PA, HD).",
+    },
+    {
+        "name": "webhooks",
+        "description": "Agency systems subscribe to case events, delivered as signed "
+        "webhooks (Standard Webhooks).",
     },
 ]
 

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "services",
     "feedback",
     "notifications",
+    "webhooks",
     "onestop",
     # django.contrib.admin with the staff site as `admin.site`. Last, so that templates of the
     # apps above (e.g. common/templates/admin/) override the admin's own.
@@ -178,7 +179,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Persistent connections: opening one (plus its SET TIME ZONE) per request took about a fifth
+# of a worker's time (bench/README.md). Each worker thread keeps its own for up to a minute,
+# checked before reuse after a request, so a restarted server or PgBouncer costs no errors.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Behind PgBouncer in transaction mode a named cursor cannot outlive its transaction's
 # server connection: set DISABLE_SERVER_SIDE_CURSORS=true there (docs/operations.md).
@@ -193,6 +198,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
         **env.db_url_config(DATABASE_REPLICA_URL),
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": DATABASES["default"]["CONN_HEALTH_CHECKS"],
         "ATOMIC_REQUESTS": False,
         "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
     }
@@ -291,6 +297,9 @@ FILE_MAX_AUDIO_BYTES = env.int("FILE_MAX_AUDIO_BYTES", default=10 * 1024 * 1024)
 FILE_MAX_IMAGE_PIXELS = env.int("FILE_MAX_IMAGE_PIXELS", default=64_000_000)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=300)
 DOWNLOAD_URL_TTL_SECONDS = env.int("DOWNLOAD_URL_TTL_SECONDS", default=300)
+# Audio help is public catalog content: its links live a day and stay the same for half a
+# day, so a service's body and ETag do not change with every minute's new signature.
+AUDIO_HELP_URL_TTL_SECONDS = env.int("AUDIO_HELP_URL_TTL_SECONDS", default=24 * 3600)
 
 # `manage.py backup` / `restore` (make backup, make restore): database dumps under db/, a
 # copy of every stored file under files/ (common/backups.py, docs/operations.md).
@@ -346,6 +355,10 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.sweep_outbox": {"queue": "pushes"},
     "notifications.tasks.deliver_sms": {"queue": "sms"},
     "notifications.tasks.fan_out_announcement": {"queue": "fanout"},
+    # Webhooks to agency systems: slow receivers must not hold up pushes or SMS.
+    "webhooks.tasks.*": {"queue": "fanout"},
+    # Its beat job only publishes deliveries.
+    "webhooks.tasks.sweep_webhooks": {"queue": "housekeeping"},
     "common.tasks.*": {"queue": "housekeeping"},
     "accounts.tasks.*": {"queue": "housekeeping"},
     "notifications.tasks.prune_stale_devices": {"queue": "housekeeping"},
@@ -355,6 +368,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0},
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 60.0},
     "prune-stale-devices": {
         "task": "notifications.tasks.prune_stale_devices",
         "schedule": crontab(hour=2, minute=43),
@@ -409,6 +423,8 @@ FCM_ENDPOINT = env.str("FCM_ENDPOINT", default="")
 FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="demo-project")
 GOOGLE_APPLICATION_CREDENTIALS = env.str("GOOGLE_APPLICATION_CREDENTIALS", default="")
 FCM_HTTP_TIMEOUT_SECONDS = env.float("FCM_HTTP_TIMEOUT_SECONDS", default=10.0)
+# Keep-alive connections per worker process to FCM (notifications.push._FcmSender).
+FCM_CONNECTIONS = env.int("FCM_CONNECTIONS", default=8)
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=3 * 24 * 3600)
 PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)
 PUSH_LEASE_SECONDS = env.int("PUSH_LEASE_SECONDS", default=120)
@@ -427,6 +443,16 @@ SMS_HTTP_RETRIES = env.int("SMS_HTTP_RETRIES", default=2)
 SMS_INBOUND_TOKEN = secret("SMS_INBOUND_TOKEN", "" if IS_PROD else "dev-sms-inbound-token")
 SMS_COMMANDS_PER_HOUR = env.int("SMS_COMMANDS_PER_HOUR", default=10)
 SMS_PETITIONS_PER_DAY = env.int("SMS_PETITIONS_PER_DAY", default=3)
+
+# Outgoing webhooks (`webhooks`, Standard Webhooks). Private, loopback and link-local
+# receivers (and plain http) are allowed only outside prod, so `make run` and the tests can
+# deliver to a local receiver.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=not IS_PROD)
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=IS_PROD)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=300)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
 
 
 def check_sms_backend(backend: str, url: str, token: str) -> None:
@@ -535,7 +561,13 @@ SPECTACULAR_SETTINGS = {
         "lists those it takes), 406 `not_acceptable` (an `Accept` the API cannot serve) or "
         "415 `unsupported_media_type` (a body type it does not read). No app sends those on "
         "purpose, so they are described here once rather than on every operation. Guide for "
-        "app developers: docs/app-developers.md."
+        "app developers: docs/app-developers.md.\n\n"
+        "The exception: `/open311/v2/` (Open311 GeoReport v2 over feedback: `discovery`, "
+        "`services`, `services/{code}`, `requests`, `requests/{id}`, `tokens/{token}`, with "
+        "`.json`/`.xml` suffixes) is outside this document. It follows the GeoReport v2 "
+        "standard: form-encoded requests, an `api_key` per client application, JSON or XML "
+        "answers, and errors as GeoReport's own `[{code, description}]` list, not the shape "
+        "above."
     ),
     "VERSION": "1.0.0",
     "LICENSE": {"name": "AGPL-3.0-or-later", "url": "https://www.gnu.org/licenses/agpl-3.0.html"},

@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("services.api.urls")),
     path("", include("feedback.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("", include("onestop.api.urls")),
     path("", include("common.api.urls")),
     path("files/<str:token>/", FileDownloadView.as_view(), name="file-download"),
@@ -35,6 +36,8 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="docs/redoc.html"),
         name="redoc",
     ),
+    # Open311 GeoReport v2 over feedback: the standard's formats and errors, not the API's.
+    path("open311/v2/", include("onestop.open311.urls")),
     path("health/live", common_views.live, name="health-live"),
     path("health/ready", common_views.ready, name="health-ready"),
     # Prometheus; refused unless METRICS_TOKEN or METRICS_ALLOWED_NETWORKS allow it.

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from common import refcache
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally, enabled_languages, translate
 from common.text import squash_spaces
 from notifications.models import NotificationTemplate
@@ -137,6 +138,17 @@ def _texts(kind: str, language: str | None) -> _Texts:
     if not language or (language != DEFAULT_LANGUAGE and language not in enabled_languages()):
         # A language switched off in the admin is not sent either, even to those who chose it.
         language = DEFAULT_LANGUAGE
+    texts = refcache.cached(
+        "notifications.templates", (kind, language), lambda: _stored(kind, language)
+    )
+    if texts is not None:
+        return texts
+    fallback = language if language in GENERIC_TEXTS else DEFAULT_LANGUAGE
+    return _Texts(fallback, *GENERIC_TEXTS[fallback])
+
+
+def _stored(kind: str, language: str) -> _Texts | None:
+    """The template of `kind` in `language`, else the Vietnamese one (one query)."""
     rows = {
         row.language: row
         for row in NotificationTemplate.objects.filter(
@@ -144,10 +156,12 @@ def _texts(kind: str, language: str | None) -> _Texts:
         ).only("language", "title", "body", "sms")
     }
     row = rows.get(language) or rows.get(DEFAULT_LANGUAGE)
-    if row is not None:
-        return _Texts(row.language, row.title, row.body, row.sms)
-    fallback = language if language in GENERIC_TEXTS else DEFAULT_LANGUAGE
-    return _Texts(fallback, *GENERIC_TEXTS[fallback])
+    if row is None:
+        return None
+    return _Texts(row.language, row.title, row.body, row.sms)
+
+
+refcache.forget_on_change("notifications.templates", NotificationTemplate)
 
 
 def _values(kind: str, language: str, context: Mapping[str, Any]) -> _Values:

@@ -3,8 +3,10 @@
 `send()` takes plain `OutgoingPush` values and answers one `PushResult` per message, in order.
 The backend is chosen by `settings.PUSH_BACKEND`:
 
-- `fcm`: firebase-admin (`messaging.send_each_async`, chunks of 500). `FCM_ENDPOINT` points it
-  at another host, e.g. the fake server of `notifications.fake_fcm`.
+- `fcm`: firebase-admin builds each message and holds the credentials and the send URL;
+  `_FcmSender` posts the FCM v1 requests over a few keep-alive HTTP/1.1 connections
+  (`FCM_CONNECTIONS`, default 8). `FCM_ENDPOINT` points it at another host, e.g. the fake
+  server of `notifications.fake_fcm`.
 - `log`: writes each push to the log and reports it sent (development).
 - `memory`: keeps pushes in a module-level list for tests, and can be told to answer a token
   with `invalid_token` or `retry` (`memory_answer()`).
@@ -36,12 +38,14 @@ from common import request_id
 
 logger = logging.getLogger(__name__)
 
-FCM_BATCH_LIMIT = 500  # firebase-admin refuses more per send_each_async call
-# Messages per send_each_async call. Each message is its own HTTP request and the httpx pool
-# holds 100 connections: a call of 500 queues 400 behind the pool and opens connections in a
-# burst; calls of 100 measured faster from a cold start (2.3 s against 7.8 s for 500 against
-# the fake server) and keep each call well inside its deadline.
+FCM_BATCH_LIMIT = 500  # messages per call of the sender, as firebase-admin's send_each
+# Messages per call of the sender: each call waits for its slowest message, and keeps well
+# inside its deadline.
 FCM_CALL_SIZE = 100
+# Retries of a message answered 500 or 503, with firebase-admin's own policy: the first at
+# once, then 1, 2, 4 s (or the server's Retry-After).
+FCM_RETRIES = 4
+FCM_BACKOFF_SECONDS = 0.5
 APNS_COLLAPSE_ID_MAX = 64  # bytes, Apple's limit for apns-collapse-id
 
 
@@ -338,55 +342,244 @@ def _fcm_message(push: OutgoingPush, ttl: int) -> Any:
     return message
 
 
+class _FcmSender:
+    """FCM v1 requests over at most `connections` keep-alive HTTP/1.1 connections.
+
+    firebase-admin's own `send_each_async` spends most of a worker's time in httpx (a pool
+    scan per request, retry and auth wrappers): this client does only what one POST to one
+    host needs, so a worker relays several times more messages per second. It runs on the
+    process's event loop (`_EventLoopThread`) and keeps its connections between calls.
+    """
+
+    def __init__(self, url: str, timeout: float, connections: int) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.url = url
+        self.tls = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.tls else 80)
+        self.path = parts.path + (f"?{parts.query}" if parts.query else "")
+        default_port = 443 if self.tls else 80
+        self.authority = self.host if self.port == default_port else f"{self.host}:{self.port}"
+        self.timeout = timeout
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots: asyncio.Semaphore | None = None
+        self._connections = max(1, connections)
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, list, bytes]:
+        """POST `body`; the status, the headers and the body of the answer. Raises
+        OSError/asyncio.TimeoutError/ValueError for transport failures."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._connections)
+        head = [
+            f"POST {self.path} HTTP/1.1",
+            f"Host: {self.authority}",
+            "Content-Type: application/json; charset=UTF-8",
+            f"Content-Length: {len(body)}",
+            *(f"{name}: {value}" for name, value in headers.items()),
+            "",
+            "",
+        ]
+        request = "\r\n".join(head).encode("latin-1") + body
+        async with self._slots:
+            while True:
+                reused = bool(self._idle)
+                reader, writer = self._idle.pop() if reused else await self._open()
+                try:
+                    writer.write(request)
+                    status, answer_headers, answer, keep = await asyncio.wait_for(
+                        _read_response(reader), self.timeout
+                    )
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    writer.close()
+                    # The server closed an idle connection: try again on a new one.
+                    if reused and not isinstance(exc, asyncio.TimeoutError):
+                        continue
+                    raise
+                except BaseException:
+                    writer.close()
+                    raise
+                if keep:
+                    self._idle.append((reader, writer))
+                else:
+                    writer.close()
+                return status, answer_headers, answer
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        ssl_context: Any = None
+        if self.tls:
+            import ssl
+
+            ssl_context = ssl.create_default_context()
+        return await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port, ssl=ssl_context), self.timeout
+        )
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, list, bytes, bool]:
+    """One HTTP/1.1 answer: status, headers, body (Content-Length or chunked), and whether
+    the connection may be used again."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    version, status_text = head[0].split(" ", 2)[:2]
+    headers = []
+    length = None
+    chunked = False
+    keep = version == "HTTP/1.1"
+    for line in head[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        headers.append((name, value))
+        lower = name.lower()
+        if lower == "content-length":
+            length = int(value)
+        elif lower == "transfer-encoding":
+            chunked = "chunked" in value.lower()
+        elif lower == "connection":
+            keep = value.lower() == "keep-alive" or (keep and value.lower() != "close")
+    if chunked:
+        parts = []
+        while True:
+            size = int((await reader.readline()).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while (await reader.readline()) not in (b"\r\n", b""):
+                    pass
+                break
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        body = b"".join(parts)
+    elif length is not None:
+        body = await reader.readexactly(length)
+    else:
+        body = await reader.read()
+        keep = False
+    return int(status_text), headers, body, keep
+
+
+_fcm_senders: dict[tuple[str, int], _FcmSender] = {}
+
+
+def _fcm_sender(app: Any, loop: _EventLoopThread) -> _FcmSender:
+    """The sender of `app` on `loop` (its connections belong to that loop)."""
+    from firebase_admin import messaging
+
+    key = (app.name, id(loop))
+    with _fcm_lock:
+        sender = _fcm_senders.get(key)
+        if sender is None:
+            service = messaging._get_messaging_service(app)
+            sender = _FcmSender(
+                service._fcm_url,
+                float(getattr(settings, "FCM_HTTP_TIMEOUT_SECONDS", 10)),
+                int(getattr(settings, "FCM_CONNECTIONS", 8)),
+            )
+            _fcm_senders[key] = sender
+        return sender
+
+
+def _auth_headers(app: Any) -> dict[str, str]:
+    """firebase-admin's FCM headers plus a bearer token from the app's credential (refreshed
+    here, in the calling thread, when it has expired); none for anonymous credentials."""
+    from firebase_admin import messaging
+    from google.auth.credentials import AnonymousCredentials
+
+    service = messaging._get_messaging_service(app)
+    headers = dict(service._fcm_headers)
+    credential = service._credential
+    if not isinstance(credential, AnonymousCredentials):
+        if not credential.valid:
+            import google.auth.transport.requests
+
+            credential.refresh(google.auth.transport.requests.Request())
+        headers["Authorization"] = f"Bearer {credential.token}"
+    return headers
+
+
+async def _send_one(sender: _FcmSender, body: bytes, headers: dict[str, str]) -> PushResult:
+    from firebase_admin import exceptions
+
+    attempt = 0
+    while True:
+        try:
+            status, answer_headers, answer = await sender.post(body, headers)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            if isinstance(exc, asyncio.TimeoutError):
+                error: Exception = exceptions.DeadlineExceededError(
+                    f"Timed out waiting for FCM after {sender.timeout} s", cause=exc
+                )
+            else:
+                error = exceptions.UnavailableError(f"Failed to reach FCM: {exc!r}", cause=exc)
+            return classify_error(error)
+        if status < 300:
+            with contextlib.suppress(ValueError):
+                return PushResult(PushOutcome.SENT, message_id=json.loads(answer).get("name", ""))
+            return PushResult(PushOutcome.SENT)
+        if status in (500, 503) and attempt < FCM_RETRIES:
+            attempt += 1
+            delay = 0.0 if attempt == 1 else FCM_BACKOFF_SECONDS * 2 ** (attempt - 1)
+            retry_after = next((v for k, v in answer_headers if k.lower() == "retry-after"), "")
+            wait = parse_retry_after(retry_after) if retry_after else None
+            await asyncio.sleep(delay if wait is None else wait)
+            continue
+        return classify_error(_fcm_error(sender.url, status, answer_headers, answer))
+
+
+def _fcm_error(url: str, status: int, headers: list, body: bytes) -> Exception:
+    """firebase-admin's own exception for an error answer (UnregisteredError, …)."""
+    import httpx
+    from firebase_admin import _utils, messaging
+
+    response = httpx.Response(
+        status, headers=headers, content=body, request=httpx.Request("POST", url)
+    )
+    error = httpx.HTTPStatusError(f"HTTP {status}", request=response.request, response=response)
+    return _utils.handle_platform_error_from_httpx(  # type: ignore[no-any-return]
+        error, messaging._MessagingService._build_fcm_error_httpx
+    )
+
+
+async def _send_all(
+    sender: _FcmSender, bodies: list[bytes], headers: dict[str, str]
+) -> list[PushResult]:
+    return list(await asyncio.gather(*(_send_one(sender, body, headers) for body in bodies)))
+
+
 def _send_fcm(messages: Sequence[OutgoingPush]) -> list[PushResult]:
     from firebase_admin import messaging
 
     app = fcm_app()
     loop = _event_loop()
+    sender = _fcm_sender(app, loop)
     ttl = int(settings.PUSH_TTL_SECONDS)
     # Stay well inside the lease, so no other worker reclaims rows still being sent.
     deadline = max(5.0, settings.PUSH_LEASE_SECONDS / 2)
     results: list[PushResult] = []
     for chunk in _chunks(messages, min(FCM_CALL_SIZE, FCM_BATCH_LIMIT)):
-        built: list[Any] = []
+        bodies: list[bytes] = []
         chunk_results: list[PushResult | None] = []
         for push in chunk:
             try:
-                built.append(_fcm_message(push, ttl))
+                encoded = messaging._MessagingService.encode_message(_fcm_message(push, ttl))
+                bodies.append(json.dumps({"message": encoded}, ensure_ascii=False).encode())
                 chunk_results.append(None)
             except (TypeError, ValueError) as exc:
                 chunk_results.append(PushResult(PushOutcome.FAILED, f"invalid message: {exc}"))
-        if built:
-            _tag_fcm_requests(app)
+        if bodies:
             try:
-                batch = loop.run(messaging.send_each_async(built, app=app), timeout=deadline)
-                answers = [_fcm_answer(response) for response in batch.responses]
+                headers = _auth_headers(app)
+                headers.update(request_id.outgoing_headers())
+                answers = loop.run(_send_all(sender, bodies, headers), timeout=deadline)
             except Exception as exc:
-                # Timeouts, transport failures, anything that failed the whole chunk: some
+                # Timeouts, credential failures, anything that failed the whole chunk: some
                 # may have gone out, but a duplicate is harmless (collapse key), a loss not.
-                logger.warning("FCM batch of %d failed: %r", len(built), exc)
-                answers = [PushResult(PushOutcome.RETRY, _error_text(exc))] * len(built)
+                logger.warning("FCM batch of %d failed: %r", len(bodies), exc)
+                answers = [PushResult(PushOutcome.RETRY, _error_text(exc))] * len(bodies)
             answer_iter = iter(answers)
             chunk_results = [r if r is not None else next(answer_iter) for r in chunk_results]
         results.extend(r for r in chunk_results if r is not None)
     return results
-
-
-def _tag_fcm_requests(app: Any) -> None:
-    """Send the current request id with the FCM calls that follow (firebase-admin copies
-    the service's headers into each request). A process sends one batch at a time."""
-    from firebase_admin import messaging
-
-    headers = getattr(messaging._get_messaging_service(app), "_fcm_headers", None)
-    if isinstance(headers, dict):
-        headers.pop(request_id.HEADER, None)
-        headers.update(request_id.outgoing_headers())
-
-
-def _fcm_answer(response: Any) -> PushResult:
-    if response.success:
-        return PushResult(PushOutcome.SENT, message_id=response.message_id or "")
-    return classify_error(response.exception)
 
 
 def classify_error(exc: BaseException) -> PushResult:

@@ -14,6 +14,7 @@ from common import audit
 from common.i18n import DEFAULT_LANGUAGE, invalidate_languages
 from common.models import AuditLogEntry, Language
 from onestop.models import InboundSms
+from onestop.open311 import admin as open311_admin  # noqa: F401  (registers its admin)
 
 # An ISO 639 code, optionally with subtags (`vi`, `hmn`, `zh-hant`), lower case.
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")

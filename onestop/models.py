@@ -67,3 +67,59 @@ class InboundSms(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_command_display()} · {self.get_outcome_display()}"
+
+
+class Open311Client(UUIDModel):
+    """An application that files and reads feedback through Open311 GeoReport v2
+    (`onestop.open311`). Its `api_key` is issued in the admin and kept only as a hash."""
+
+    name = models.CharField(_("tên ứng dụng"), max_length=200)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(_("đầu khoá"), max_length=12, editable=False)
+    requests_per_minute = models.PositiveIntegerField(_("số yêu cầu mỗi phút"), default=60)
+    is_active = models.BooleanField(_("đang hoạt động"), default=True)
+    # The author of what the application files for a phone whose account is not verified.
+    system_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("tài khoản hệ thống"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("ứng dụng Open311")
+        verbose_name_plural = pgettext_lazy("plural", "ứng dụng Open311")
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Open311Request(models.Model):
+    """A feedback filed through Open311: which application filed it, and its token."""
+
+    feedback = models.OneToOneField(
+        "feedback.Feedback",
+        verbose_name=_("phản ánh"),
+        on_delete=models.CASCADE,
+        related_name="open311",
+        primary_key=True,
+    )
+    client = models.ForeignKey(
+        Open311Client,
+        verbose_name=_("ứng dụng Open311"),
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
+    token = models.CharField(_("token"), max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("yêu cầu Open311")
+        verbose_name_plural = pgettext_lazy("plural", "yêu cầu Open311")
+
+    def __str__(self) -> str:
+        return self.token

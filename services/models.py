@@ -171,7 +171,22 @@ class ServiceRequest(Case):
     class Meta(Case.Meta):
         verbose_name = _("hồ sơ")
         verbose_name_plural = pgettext_lazy("plural", "hồ sơ")
-        indexes = [models.Index(fields=("agency", "status"))]
+        indexes = [
+            models.Index(fields=("agency", "status")),
+            # Scoped lists, newest first (common.api.pagination): an agency's and an
+            # applicant's walk their own rows, not the whole table's created_at index.
+            models.Index(fields=("agency", "-created_at"), name="sr_agency_created"),
+            models.Index(fields=("applicant", "-created_at"), name="sr_applicant_created"),
+            # A phone's sync (`?updated_since=`) of its own dossiers.
+            models.Index(fields=("applicant", "updated_at"), name="sr_applicant_updated"),
+            # Open dossiers of an agency by due date (queues, overdue, reminders): a small
+            # index of the rows still in hand.
+            models.Index(
+                fields=("agency", "due_at"),
+                name="sr_open_agency_due",
+                condition=~models.Q(status__in=("completed", "rejected", "cancelled")),
+            ),
+        ]
 
     @property
     def applicant_display_name(self) -> str:

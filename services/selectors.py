@@ -12,6 +12,7 @@ from agencies import calendar
 from agencies.models import AdministrativeUnit, Agency
 from agencies.selectors import serving_agency
 from casework.access import cases_actionable_by, cases_visible_to
+from common import refcache
 from common.i18n import DEFAULT_LANGUAGE, TranslationTally
 from common.i18n.translations import counted_translations
 from common.text import fold
@@ -27,6 +28,16 @@ def categories() -> QuerySet[ServiceCategory]:
 
 def active_services() -> QuerySet[PublicService]:
     return PublicService.objects.filter(is_active=True).select_related("category")
+
+
+def active_service(code: str) -> PublicService | None:
+    """The active service of `code`, from the process's reference cache (common.refcache)."""
+    return refcache.cached(
+        "services.active", code, lambda: active_services().filter(code=code).first()
+    )
+
+
+refcache.forget_on_change("services.active", PublicService, ServiceCategory)
 
 
 def search_services(

@@ -74,6 +74,8 @@ RAISED_WITH_CODE: dict[int, frozenset[str]] = {
             "invalid_agency",
             "invalid_assignee",
             "invalid_duplicate",
+            # Webhook receivers (`webhooks`).
+            "unsafe_url",
             "unsupported_file_type",
             "audio_too_long",
             "upload_incomplete",

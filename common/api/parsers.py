@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 
-from common.text import MAX_DEPTH, BadText, check_text, without_forbidden_data
+from common.text import MAX_DEPTH, BadText, check_text, without_nul_data
 
 _MESSAGES = {
     "characters": _("Text may not hold control characters or unpaired surrogates."),
@@ -49,11 +49,18 @@ class MultiPartParser(parsers.MultiPartParser):
 
 class LenientJSONParser(JSONParser):
     """For text relayed from outside that cannot be sent back for correction (an SMS a
-    phone sent): forbidden characters are dropped instead of refused; depth still counts."""
+    phone sent): forbidden characters are left for the view to drop *after* validation
+    (`without_forbidden_data`), so lengths are checked on what was sent; depth still counts."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         try:
             data = parsers.JSONParser.parse(self, stream, media_type, parser_context)
         except RecursionError:
             raise ParseError(_("JSON parse error - nested too deep.")) from None
-        return checked(without_forbidden_data(data))
+        try:
+            check_text(data)
+        except BadText as bad:
+            if bad.reason == "depth":
+                raise bad_text_error(bad) from None
+        # NUL alone goes now (DRF's string fields refuse it before checking anything else).
+        return without_nul_data(data)

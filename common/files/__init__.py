@@ -519,9 +519,13 @@ def _now() -> float:
 
 
 class _DownloadSigner(signing.TimestampSigner):
+    def __init__(self, *args: Any, window: int = LINK_WINDOW_SECONDS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.window = max(1, window)
+
     def timestamp(self) -> str:
         now = int(_now())
-        return signing.b62_encode(now - now % LINK_WINDOW_SECONDS)
+        return signing.b62_encode(now - now % self.window)
 
 
 def signed_url(
@@ -529,6 +533,7 @@ def signed_url(
     attachment: Any,
     variant: Variant = "original",
     ttl: int | None = None,
+    window: int | None = None,
 ) -> str | None:
     """A short-lived download link for a stored attachment, or None if the variant is missing.
 
@@ -536,15 +541,22 @@ def signed_url(
     `content_type` and `name`. The link itself is the credential, so hand it only to someone
     who may see the parent object. It names the model and the row, not the file: a deleted
     attachment stops downloading at once.
+
+    Links are stamped at the start of their `window` (default `LINK_WINDOW_SECONDS`): the
+    same link for every request within it, so a body that shows one keeps its bytes (and its
+    ETag) that long; the link lives at least `ttl` and at most `ttl + window`.
     """
     if variant not in ("original", "preview"):
         raise ValueError(f"unknown variant {variant!r}")
     if variant == "preview" and not attachment.preview_storage_name:
         return None
     ttl = settings.DOWNLOAD_URL_TTL_SECONDS if ttl is None else int(ttl)
-    token = _DownloadSigner(salt=_DOWNLOAD_SALT).sign_object(
-        [attachment._meta.label_lower, str(attachment.pk), variant[0], ttl]
-    )
+    payload: list[Any] = [attachment._meta.label_lower, str(attachment.pk), variant[0], ttl]
+    if window is not None and window != LINK_WINDOW_SECONDS:
+        payload.append(int(window))
+    token = _DownloadSigner(
+        salt=_DOWNLOAD_SALT, window=LINK_WINDOW_SECONDS if window is None else window
+    ).sign_object(payload)
     path = reverse("file-download", args=[token])
     return request.build_absolute_uri(path) if request is not None else path
 
@@ -567,13 +579,14 @@ def resolve_download(token: str) -> Download | None:
     """
     signer = _DownloadSigner(salt=_DOWNLOAD_SALT)
     try:
-        label, pk, variant, ttl = signer.unsign_object(token)
+        label, pk, variant, ttl, *rest = signer.unsign_object(token)
+        window = int(rest[0]) if rest else LINK_WINDOW_SECONDS
         model = apps.get_model(label)
     except (signing.BadSignature, ValueError, TypeError, LookupError):
         return None
     try:
         # Stamped at the start of its window, a link lives at least `ttl` after it was issued.
-        signer.unsign_object(token, max_age=ttl + LINK_WINDOW_SECONDS)
+        signer.unsign_object(token, max_age=ttl + window)
     except signing.SignatureExpired as exc:
         raise DownloadLinkExpired from exc
     attachment = model._default_manager.filter(pk=pk).first()

@@ -2,6 +2,8 @@
 
 from common.progress import Progress, quiet
 from feedback.models import FeedbackCategory
+from onestop.models import Open311Client
+from onestop.open311.clients import issue_key
 
 # English is written for the project and marked reviewed. The H'Mông (hmn) name is a
 # *sample*: demo text no speaker has checked, marked so in the row's `translation_status`
@@ -34,4 +36,18 @@ def seed_feedback_demo(progress: Progress = quiet) -> int:
                 "translation_status": {**ENGLISH_REVIEWED, **SAMPLES.get(code, {})},
             },
         )
+    seed_open311_demo_client()
     return len(CATEGORIES)
+
+
+# The Open311 client of the demo (README's curl examples use its key).
+OPEN311_DEMO_CLIENT = "Demo Open311 client"
+OPEN311_DEMO_KEY = "demo-open311-key"
+
+
+def seed_open311_demo_client() -> Open311Client:
+    client = Open311Client.objects.filter(name=OPEN311_DEMO_CLIENT).first() or Open311Client(
+        name=OPEN311_DEMO_CLIENT
+    )
+    issue_key(client, OPEN311_DEMO_KEY)
+    return client

@@ -100,6 +100,7 @@ def apply_supplement(
         for item in dossier.supplement_items
     ]
     paused = 0
+    due_before = dossier.due_at
     if dossier.due_at is not None and dossier.supplement_requested_at is not None:
         paused = calendar.working_days_between(
             timezone.localtime(dossier.supplement_requested_at, calendar.LOCAL_TZ).date(),
@@ -112,4 +113,11 @@ def apply_supplement(
                 calendar.CLOSING_TIME,
                 tzinfo=calendar.LOCAL_TZ,
             )
-    return {"paused_working_days": max(paused, 0), "form_data_changed": form_data is not None}
+    return {
+        "paused_working_days": max(paused, 0),
+        "form_data_changed": form_data is not None,
+        # The appointment before and after the pause (the national portal's history of
+        # supplements carries both).
+        "due_before": due_before.isoformat() if due_before else None,
+        "due_after": dossier.due_at.isoformat() if dossier.due_at else None,
+    }

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -32,14 +33,18 @@ class AudioHelpOutput(serializers.Serializer):
         help_text="The recording's language: the answer's, or `vi` when there is none in it."
     )
     url = serializers.SerializerMethodField(
-        help_text="Signed download link, valid for a few minutes."
+        help_text="Signed download link, valid for at least a day (stable for half a day, so "
+        "the service's ETag holds)."
     )
     duration = serializers.FloatField(help_text="Seconds.")
     content_type = serializers.CharField(help_text="Detected from the content, e.g. audio/mp4.")
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, obj: AudioHelp) -> str:
-        return signed_url(self.context.get("request"), obj) or ""
+        # Public content: a link for a day, the same one for half a day, so the catalog's
+        # bodies and ETags stay put while the recording does (a phone gets its 304s).
+        ttl = settings.AUDIO_HELP_URL_TTL_SECONDS
+        return signed_url(self.context.get("request"), obj, ttl=ttl, window=ttl // 2) or ""
 
 
 # `audio_help` of a service or a category fetched with `services.audio_help.with_audio_help`

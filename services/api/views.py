@@ -50,6 +50,16 @@ class ServiceCategoryListView(shared.CategoryListView):
         return audio_help.with_audio_help(selectors.categories(), self.get_language())
 
 
+# Columns of a service the lists (the catalog, a dossier's `service`) never show: JSON that
+# would be parsed for every row of a page.
+CATALOG_LIST_DEFERRED = ("description", "required_documents", "form_schema", "translation_status")
+DOSSIER_LIST_DEFERRED = (
+    "form_data",
+    "note",
+    "supplement_items",
+    *(f"service__{name}" for name in CATALOG_LIST_DEFERRED),
+)
+
 # Longer input is no name of a service, only work for the server.
 SEARCH_MAX_LENGTH = 100
 
@@ -91,7 +101,8 @@ class PublicServiceListView(ETagMixin, FieldsMixin, LanguageMixin, generics.List
     pagination_class = CatalogPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        services = selectors.active_services()
+        # A list shows no description, documents or form: not read, not parsed.
+        services = selectors.active_services().defer(*CATALOG_LIST_DEFERRED)
         params = self.request.query_params
         if params.get("category"):
             services = services.filter(category__code=params["category"])
@@ -145,6 +156,7 @@ class ServiceRequestListCreateView(shared.CaseListCreateView):
     api = DOSSIER_API
 
     def filter_cases(self, cases: QuerySet[Any], params: QueryDict) -> QuerySet[Any]:
+        cases = cases.defer(*DOSSIER_LIST_DEFERRED)
         if params.get("service"):
             cases = cases.filter(service__code=params["service"])
         if "overdue" in params:
@@ -155,9 +167,9 @@ class ServiceRequestListCreateView(shared.CaseListCreateView):
         return cases
 
     def open_case(self, user: Any, data: dict[str, Any]) -> tuple[Any, bool]:
-        service = shared.known_or_400(
-            selectors.active_services(), "service", data["service"], "Unknown service."
-        )
+        service = selectors.active_service(data["service"])
+        if service is None:
+            raise ValidationError({"service": ["Unknown service."]}, code="does_not_exist")
         commune = shared.commune_or_400(data["administrative_unit"])
         if data["assisted"]:
             return actions.submit_assisted_request(  # type: ignore[no-any-return]

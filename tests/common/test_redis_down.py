@@ -240,4 +240,18 @@ def test_every_cache_operation_fails_open_on_an_unreachable_redis():
     assert dead.get_many(["a"]) == {}
     assert dead.set_many({"a": 1}) == ["a"]
     assert dead.incr("k") == 1
+    assert dead.count_in_window("k", 60) == 0
     dead.clear()
+
+
+@pytest.mark.redis
+def test_a_window_count_lives_in_redis_and_expires_with_its_window(redis_cache):
+    from django.core.cache import caches
+
+    _process, redis_client = redis_cache
+    live = caches["default"]
+    assert live.count_in_window("window", 60) == 1
+    assert live.count_in_window("window", 60) == 2
+    key = live.make_and_validate_key("window")
+    assert int(redis_client.get(key)) == 2
+    assert 0 < redis_client.ttl(key) <= 60

@@ -61,6 +61,8 @@ def test_each_workflow_registers_every_kind_it_notifies():
         "service_request.submitted",
         "service_request.received",
         "service_request.status_changed",
+        # The webhooks app's notice to an agency's admins that a subscription was disabled.
+        "webhook.disabled",
     }
 
 

@@ -312,3 +312,23 @@ def test_deleting_the_row_in_the_admin_removes_the_recording(world, superuser):
     assert response.status_code == 302, response.content.decode()[:3000]
     assert not AudioHelp.objects.exists()
     assert AuditLogEntry.objects.filter(action="audio_help.removed").exists()
+
+
+def test_the_etag_stays_while_the_recording_does_and_its_link_still_works(
+    world, monkeypatch, settings
+):
+    attach(world["service"], "vi")
+    start = 1_800_000_000 - 1_800_000_000 % (settings.AUDIO_HELP_URL_TTL_SECONDS // 2)
+    monkeypatch.setattr(files, "_now", lambda: start + 1)
+    first = Client().get(DETAIL)
+    # Minutes later (the link signed anew every minute before): same body, a 304.
+    monkeypatch.setattr(files, "_now", lambda: start + 3 * 3600)
+    assert Client().get(DETAIL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert Client().get(DETAIL).content == first.content
+    # The link a phone kept with that 304 still plays until a day after it was issued.
+    monkeypatch.setattr(files, "_now", lambda: start + settings.AUDIO_HELP_URL_TTL_SECONDS)
+    assert download(first.json()["audio_help"]["url"]) == m4a_bytes(seconds=3)
+    # Past half a day the body carries a new link, so the next check gets it.
+    later = start + settings.AUDIO_HELP_URL_TTL_SECONDS // 2
+    monkeypatch.setattr(files, "_now", lambda: later)
+    assert Client().get(DETAIL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200

@@ -245,3 +245,29 @@ def test_detail_query_count_does_not_grow_with_events(
     with django_assert_num_queries(4):
         body = client.get(f"/api/v1/requests/{dossier_id}/").json()
     assert len(body["events"]) == 4
+
+
+def test_create_answers_from_the_objects_in_hand(world, citizen_a, django_assert_num_queries):
+    client = client_for(citizen_a)
+    submit(client)  # the service, the commune, its agency and the template are now cached
+    # The user behind the token; the inserts of the dossier, its audit entry, its event and
+    # the applicant's notification; the webhook subscriptions and the devices to push to;
+    # the savepoints of the request's and the create's transactions (4). No read-back.
+    with django_assert_num_queries(11):
+        response = submit(client)
+    assert response.status_code == 201
+    detail = client.get(f"/api/v1/requests/{response.json()['id']}/")
+    assert response.json() == detail.json()
+
+
+def test_a_service_switched_off_in_the_admin_is_refused_at_once(world, citizen_a):
+    from services.models import PublicService
+
+    client = client_for(citizen_a)
+    assert submit(client).status_code == 201
+    service = PublicService.objects.get(code="birth-registration")
+    service.is_active = False
+    service.save()
+    response = submit(client)
+    assert response.status_code == 400
+    assert error_attrs(response) == {"service"}

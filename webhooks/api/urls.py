@@ -1,0 +1,8 @@
+from django.urls import path
+
+from webhooks.api import views
+
+urlpatterns = [
+    path("webhooks/", views.WebhookListView.as_view(), name="webhook-list"),
+    path("webhooks/<uuid:id>/", views.WebhookDetailView.as_view(), name="webhook-detail"),
+]
