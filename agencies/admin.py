@@ -20,7 +20,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from agencies import actions
-from agencies.admin_access import ADMIN, OFFICER, RankAccessMixin, RankScopedAdmin, highest_rank
+from agencies.admin_access import (
+    ADMIN,
+    OFFICER,
+    NoHandEditsMixin,
+    RankAccessMixin,
+    RankScopedAdmin,
+    highest_rank,
+)
 from agencies.models import AdministrativeUnit, Agency, CalendarOverride, StaffMembership
 from agencies.selectors import (
     administrative_units_administered_by,
@@ -63,7 +70,7 @@ def _adopt(saved: models.Model, obj: models.Model) -> None:
 
 
 @admin.register(AdministrativeUnit)
-class AdministrativeUnitAdmin(RankAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AdministrativeUnitAdmin(NoHandEditsMixin, RankAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only: the official list comes from `manage.py load_administrative_units`. Every
     staff member may read it (it is public, and the agency form picks a unit from it)."""
 
@@ -90,15 +97,6 @@ class AdministrativeUnitAdmin(RankAccessMixin, admin.ModelAdmin):  # type: ignor
         if term.isdigit():
             condition |= Q(code=int(term))
         return queryset.filter(condition), False
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AgencyAdminForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -13,9 +13,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import widgets
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from agencies.models import StaffMembership
+from common import audit
 
 OFFICER = StaffMembership.RANK[StaffMembership.Role.OFFICER]
 MANAGER = StaffMembership.RANK[StaffMembership.Role.MANAGER]
@@ -115,3 +116,34 @@ class ExplicitLookupsMixin:
 class RankScopedAdmin(ExplicitLookupsMixin, RankAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """A ModelAdmin opened by rank, answering only its own filters; subclasses scope
     `get_queryset` with a selector."""
+
+
+class NoHandEditsMixin:
+    """Nobody adds, edits or deletes these rows in the admin, superusers included: they are
+    written by the actions and tasks they record. Put it before the admin's base class."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AuditedListMixin:
+    """Each page of the changelist is recorded as a read of the personal data its rows show,
+    in one query. `audit_rows` says how; by default every row is an entry."""
+
+    def audit_rows(self, request: HttpRequest, rows: list[Any]) -> None:
+        audit.record_many(request.user, "view_personal_data", rows, details={"list": "admin"})
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and response.status_code == 200 and changelist is not None:
+            self.audit_rows(request, list(changelist.result_list))
+        return response  # type: ignore[no-any-return]

@@ -45,7 +45,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin_access import RankScopedAdmin
+from agencies.admin_access import AuditedListMixin, RankScopedAdmin
 from casework import access
 from casework.actions import forward_targets
 from casework.engine import Workflow
@@ -222,7 +222,7 @@ def bulk_transition(action: str, description: Any, name: str) -> Callable[..., N
 TRACKING_SEARCH_MIN = 4
 
 
-class WorkflowAdmin(RankScopedAdmin):
+class WorkflowAdmin(AuditedListMixin, RankScopedAdmin):
     """A read-only queue of one kind of case; every change goes through its workflow.
 
     Subclasses set `workflow` (the kind's `casework.engine.Workflow`), `workflow_forms`
@@ -427,18 +427,10 @@ class WorkflowAdmin(RankScopedAdmin):
             if action in allowed
         ]
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)
-        changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if request.method == "GET" and response.status_code == 200 and changelist is not None:
-            # The rows show personal data (names, titles): audited like a detail read, one
-            # query for the page.
-            access.record_personal_data_list(
-                request.user, list(changelist.result_list), where="admin"
-            )
-        return response
+    def audit_rows(self, request: HttpRequest, rows: list[Any]) -> None:
+        # The rows show personal data (names, titles): audited like a detail read, staff's
+        # own cases left out.
+        access.record_personal_data_list(request.user, rows, where="admin")
 
     def change_view(
         self,

@@ -9,12 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
+from common.api.error_pages import api_error_response
+
 logger = logging.getLogger(__name__)
-
-
-def _error(status: int, error_type: str, code: str, detail: str) -> JsonResponse:
-    body = {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}
-    return JsonResponse(body, status=status)
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -23,13 +20,13 @@ def _is_api(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return _error(404, "client_error", "not_found", "Not found.")
+        return api_error_response(404)
     return page_not_found(request, exception or Exception())
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return _error(500, "server_error", "error", "A server error occurred.")
+        return api_error_response(500)
     return html_server_error(request)
 
 

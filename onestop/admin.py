@@ -7,7 +7,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin_access import ADMIN, RankScopedAdmin
+from agencies.admin_access import ADMIN, AuditedListMixin, NoHandEditsMixin, RankScopedAdmin
 from agencies.models import Agency
 from agencies.selectors import agencies_administered_by
 from common import audit
@@ -21,7 +21,7 @@ _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(RankScopedAdmin):
+class AuditLogEntryAdmin(NoHandEditsMixin, RankScopedAdmin):
     """Read-only: the log is written by the actions it describes, never by hand.
 
     Agency admins read the entries of the subtrees they administer
@@ -57,16 +57,6 @@ class AuditLogEntryAdmin(RankScopedAdmin):
     @admin.display(description=_("agency"), ordering="agency_name")
     def agency_name(self, entry: AuditLogEntry) -> str:
         return getattr(entry, "agency_name", None) or (str(entry.agency_id or "") or "—")
-
-    # Nobody edits the log, superusers included (the rank mixin would let them).
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class LanguageForm(forms.ModelForm):
@@ -133,7 +123,7 @@ class LanguageAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundSms)
-class InboundSmsAdmin(RankScopedAdmin):
+class InboundSmsAdmin(NoHandEditsMixin, AuditedListMixin, RankScopedAdmin):
     """Read-only: what citizens sent by SMS and what came of it.
 
     Superusers read every message; agency admins those that became feedback their subtrees
@@ -170,20 +160,6 @@ class InboundSmsAdmin(RankScopedAdmin):
             )
         return messages
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)
-        changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if request.method == "GET" and response.status_code == 200 and changelist is not None:
-            audit.record_many(
-                request.user,
-                "view_personal_data",
-                list(changelist.result_list),
-                details={"list": "admin"},
-            )
-        return response
-
     def change_view(
         self,
         request: HttpRequest,
@@ -196,12 +172,3 @@ class InboundSmsAdmin(RankScopedAdmin):
         if request.method == "GET" and response.status_code == 200 and original is not None:
             audit.record(request.user, "view_personal_data", original)
         return response
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -23,7 +23,7 @@ from agencies.models import AdministrativeUnit
 from common.exceptions import DomainError
 from common.i18n import DEFAULT_LANGUAGE, gettext_language
 from common.phones import normalize_phone
-from common.text import squash_spaces, strip_bidi_controls, without_forbidden
+from common.text import squash_spaces, strip_bidi_controls
 from feedback.actions import submit_feedback
 from feedback.models import Feedback, FeedbackCategory
 from notifications.outbox import queue_sms
@@ -47,8 +47,8 @@ class Result:
 
 def receive(*, gateway_id: str, sender: str, text: str, received_at: datetime) -> InboundSms:
     """Keep one inbound SMS and do what it asks; the same `gateway_id` again returns the
-    first row untouched. Call inside a transaction (the API request's)."""
-    text = without_forbidden(text)
+    first row untouched. Call inside a transaction (the API request's), with text already
+    rid of what no stored text may hold (the hook drops it after validation)."""
     command = commands.parse(text)
     try:
         with transaction.atomic():
