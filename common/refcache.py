@@ -24,12 +24,17 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _entries: dict[tuple[str, Hashable], tuple[float, Any]] = {}
+_counts: dict[str, int] = {}
 # Entries at most this many per process: a miss beyond it is simply not kept.
 MAX_ENTRIES = 20_000
 
 
-def cached(namespace: str, key: Hashable, load: Callable[[], T]) -> T:
-    """`load()`'s value for `key` in `namespace`, loaded at most once per lifetime."""
+def cached(
+    namespace: str, key: Hashable, load: Callable[[], T], *, namespace_limit: int | None = None
+) -> T:
+    """`load()`'s value for `key` in `namespace`, loaded at most once per lifetime. With
+    `namespace_limit`, the namespace keeps at most that many entries (keys a caller does not
+    control, such as query strings, cannot crowd out the others)."""
     now = time.monotonic()
     entry = _entries.get((namespace, key))
     if entry is None or entry[0] <= now:
@@ -37,7 +42,11 @@ def cached(namespace: str, key: Hashable, load: Callable[[], T]) -> T:
         ttl = float(getattr(settings, "REFERENCE_CACHE_SECONDS", 60))
         if ttl > 0 and len(_entries) < MAX_ENTRIES:
             with _lock:
-                _entries[(namespace, key)] = (now + ttl, value)
+                kept = _counts.get(namespace, 0)
+                if entry is not None or namespace_limit is None or kept < namespace_limit:
+                    if (namespace, key) not in _entries:
+                        _counts[namespace] = kept + 1
+                    _entries[(namespace, key)] = (now + ttl, value)
         return _copied(value)
     return _copied(entry[1])
 
@@ -51,12 +60,14 @@ def forget(namespace: str) -> None:
     with _lock:
         for key in [key for key in _entries if key[0] == namespace]:
             del _entries[key]
+        _counts.pop(namespace, None)
 
 
 def clear() -> None:
     """Drop everything (tests, whose rows vanish with each test's rollback)."""
     with _lock:
         _entries.clear()
+        _counts.clear()
 
 
 def forget_on_change(namespace: str, *senders: type[models.Model]) -> None:

@@ -100,6 +100,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("get", "/webhooks/"): ("listWebhookSubscriptions", ""),
     ("post", "/webhooks/"): ("createWebhookSubscription", ""),
     ("delete", "/webhooks/{id}/"): ("deleteWebhookSubscription", ""),
+    ("post", "/webhooks/{id}/rotate-secret/"): ("rotateWebhookSecret", ""),
 }
 
 TAGS = [
@@ -159,6 +160,12 @@ TAGS = [
         "name": "webhooks",
         "description": "Agency systems subscribe to case events, delivered as signed "
         "webhooks (Standard Webhooks).",
+    },
+    {
+        "name": "open311",
+        "description": "Open311 GeoReport v2 over feedback, for civic reporting apps: "
+        "services, filing and reading requests with a per-application `api_key`, JSON or "
+        "XML, GeoReport's own error list.",
     },
 ]
 

@@ -423,8 +423,13 @@ FCM_ENDPOINT = env.str("FCM_ENDPOINT", default="")
 FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="demo-project")
 GOOGLE_APPLICATION_CREDENTIALS = env.str("GOOGLE_APPLICATION_CREDENTIALS", default="")
 FCM_HTTP_TIMEOUT_SECONDS = env.float("FCM_HTTP_TIMEOUT_SECONDS", default=10.0)
-# Keep-alive connections per worker process to FCM (notifications.push._FcmSender).
+# Keep-alive connections per worker process to FCM at most (notifications.push._FcmSender):
+# HTTP/2 ones carry up to 100 requests at once each and open only as they fill; HTTP/1.1 ones
+# (a server without h2) one request at a time.
 FCM_CONNECTIONS = env.int("FCM_CONNECTIONS", default=8)
+# The CA certificate(s) to trust for an https FCM_ENDPOINT instead of the system's store, e.g.
+# the one `python -m notifications.fake_fcm --tls --write-ca PATH` writes.
+FCM_CA_FILE = env.str("FCM_CA_FILE", default="")
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=3 * 24 * 3600)
 PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)
 PUSH_LEASE_SECONDS = env.int("PUSH_LEASE_SECONDS", default=120)
@@ -562,12 +567,11 @@ SPECTACULAR_SETTINGS = {
         "415 `unsupported_media_type` (a body type it does not read). No app sends those on "
         "purpose, so they are described here once rather than on every operation. Guide for "
         "app developers: docs/app-developers.md.\n\n"
-        "The exception: `/open311/v2/` (Open311 GeoReport v2 over feedback: `discovery`, "
-        "`services`, `services/{code}`, `requests`, `requests/{id}`, `tokens/{token}`, with "
-        "`.json`/`.xml` suffixes) is outside this document. It follows the GeoReport v2 "
-        "standard: form-encoded requests, an `api_key` per client application, JSON or XML "
-        "answers, and errors as GeoReport's own `[{code, description}]` list, not the shape "
-        "above."
+        "The exception: `/open311/v2/` (tag `open311`), Open311 GeoReport v2 over feedback "
+        "for civic reporting apps. It follows that standard, not the conventions above: "
+        "form-encoded requests, an `api_key` per client application (`open311ApiKey`), JSON "
+        "or XML answers by the path's suffix, and errors as GeoReport's own "
+        "`[{code, description}]` list."
     ),
     "VERSION": "1.0.0",
     "LICENSE": {"name": "AGPL-3.0-or-later", "url": "https://www.gnu.org/licenses/agpl-3.0.html"},
@@ -612,6 +616,7 @@ SPECTACULAR_SETTINGS = {
         "common.api.openapi.postprocess_request_bodies",
         "common.api.openapi.postprocess_shared_parts",
         "config.openapi.name_operations",
+        "onestop.open311.openapi.add_open311",
         "config.openapi.add_examples",
     ],
 }

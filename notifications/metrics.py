@@ -2,12 +2,21 @@
 
 from collections.abc import Iterable
 
+from django.db import models
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client.core import Metric
 
 from common.metrics import gauge
 from notifications.models import PushMessage, SmsMessage
+
+# channel → outbox model (with `status` PENDING/SENDING and `created_at`). Apps that send
+# from an outbox of their own add theirs (webhooks: `webhook`).
+OUTBOX_CHANNELS: dict[str, type[models.Model]] = {"push": PushMessage, "sms": SmsMessage}
+
+
+def add_outbox_channel(channel: str, model: type[models.Model]) -> None:
+    OUTBOX_CHANNELS[channel] = model
 
 
 def outbox_backlog() -> Iterable[Metric]:
@@ -20,9 +29,9 @@ def outbox_backlog() -> Iterable[Metric]:
         ["channel"],
     )
     now = timezone.now()
-    for channel, model in (("push", PushMessage), ("sms", SmsMessage)):
-        waiting = Q(status__in=[model.Status.PENDING, model.Status.SENDING])
-        figures = model.objects.filter(waiting).aggregate(
+    for channel, model in OUTBOX_CHANNELS.items():
+        waiting = Q(status__in=[model.Status.PENDING, model.Status.SENDING])  # type: ignore[attr-defined]
+        figures = model._default_manager.filter(waiting).aggregate(
             count=Count("pk"), since=Min("created_at")
         )
         pending.add_metric([channel], figures["count"])

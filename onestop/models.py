@@ -115,6 +115,8 @@ class Open311Request(models.Model):
         related_name="requests",
     )
     token = models.CharField(_("token"), max_length=32, unique=True)
+    # GeoReport's `media_url`: a link to the photo, shown back to the filing application only.
+    media_url = models.URLField(_("đường dẫn ảnh"), max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

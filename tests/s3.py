@@ -50,9 +50,11 @@ class MotoServer:
     def answers(self) -> bool:
         import requests
 
+        # A server still starting may accept the connection and answer late (a loaded
+        # machine): that is "not yet", like a refused connection.
         try:
-            requests.get(self.endpoint, timeout=0.5)
-        except requests.ConnectionError:
+            requests.get(self.endpoint, timeout=2)
+        except (requests.ConnectionError, requests.Timeout):
             return False
         return True
 

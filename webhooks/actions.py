@@ -17,6 +17,7 @@ from common.exceptions import InvalidInput, NotAllowed
 from webhooks import delivery, signing, urlguard
 from webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookSubscription
 from webhooks.outbox import publish_deliveries
+from webhooks.routing import subscriptions_changed
 from webhooks.selectors import default_agency, manages_webhooks, webhook_agencies
 
 
@@ -102,6 +103,7 @@ def enable_subscription(user: Any, subscription: WebhookSubscription) -> None:
         WebhookSubscription.objects.filter(pk=subscription.pk).update(
             is_active=True, disabled_at=None, disabled_reason="", updated_at=now
         )
+        subscriptions_changed()
         audit.record(user, "enable_webhook", subscription, agency_id=subscription.agency_id)
 
 

@@ -31,6 +31,7 @@ from agencies.models import StaffMembership
 from notifications.outbox import notify, publish
 from webhooks import signing, urlguard
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from webhooks.routing import subscriptions_changed
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +233,7 @@ def disable_subscription(subscription: WebhookSubscription, reason: str) -> bool
     )
     if not changed:
         return False
+    subscriptions_changed()
     logger.warning("webhook subscription %s disabled: %s", subscription.pk, reason)
     agency = subscription.agency
     admins = (

@@ -14,6 +14,7 @@ from django.utils import timezone
 from notifications.outbox import publish
 from webhooks.delivery import deliver_webhooks_task
 from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.routing import active_subscriptions
 
 
 def event_type(kind: str, from_status: str, to_status: str) -> str | None:
@@ -53,16 +54,16 @@ def enqueue_case_event(kind: str, case: Any, from_status: str) -> list[WebhookDe
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("enqueue_case_event() must be called inside transaction.atomic()")
-    subscriptions = WebhookSubscription.objects.filter(
-        is_active=True, agency_id__in=case.agency.lineage_ids
-    ).only("id", "events")
-    wanted = [subscription for subscription in subscriptions if subscription.takes(type_)]
+    wanted = [
+        pk
+        for pk, events in active_subscriptions(list(case.agency.lineage_ids))
+        if WebhookSubscription(events=events).takes(type_)
+    ]
     if not wanted:
         return []
     body = payload(kind, type_, case, timezone.now())
     rows = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(subscription=subscription, event_type=type_, body=body)
-        for subscription in wanted
+        WebhookDelivery(subscription_id=pk, event_type=type_, body=body) for pk in wanted
     )
     transaction.on_commit(partial(publish_deliveries, [str(row.pk) for row in rows]), robust=True)
     return rows

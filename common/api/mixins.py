@@ -1,5 +1,6 @@
 """Small pieces every API view shares."""
 
+import functools
 import hashlib
 from typing import Any
 
@@ -159,6 +160,12 @@ def trim_fields(item: Any, names: tuple[str, ...]) -> Any:
     return {key: value for key, value in item.items() if key in names or key in ALWAYS_KEPT_FIELDS}
 
 
+@functools.cache
+def _field_names(serializer_class: type) -> tuple[str, ...]:
+    """A serializer class's top-level field names (declared once, the same every request)."""
+    return tuple(serializer_class().fields)
+
+
 class FieldsMixin:
     """`?fields=a,b` keeps only the named top-level fields of each item, or of the object.
 
@@ -172,14 +179,14 @@ class FieldsMixin:
 
     def get_field_names(self) -> list[str]:
         """The top-level fields `?fields=` may name: those of the view's serializer."""
-        return list(self.get_serializer_class()().fields)  # type: ignore[attr-defined]
+        return list(_field_names(self.get_serializer_class()))  # type: ignore[attr-defined]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if request.method in ("GET", "HEAD"):
-            self.requested_fields = parse_fields(
-                request.query_params.get(FIELDS_PARAM), self.get_field_names()
-            )
+        # Only a request that names fields pays for checking them.
+        raw = request.query_params.get(FIELDS_PARAM) if request.method in ("GET", "HEAD") else None
+        if raw:
+            self.requested_fields = parse_fields(raw, self.get_field_names())
 
     def get_paginated_response(self, data: Any) -> Response:
         if self.requested_fields is not None:

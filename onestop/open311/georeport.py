@@ -124,12 +124,17 @@ def request(item: Feedback, language: str, *, own: bool) -> dict[str, Any]:
         "address": f"{item.village}, {address}" if own and item.village else address,
         "address_id": str(commune.code) if commune is not None else "",
         "zipcode": "",
-        "media_url": "",
+        "media_url": _media_url(item) if own else "",
     }
     if own and item.latitude is not None and item.longitude is not None:
         shown["lat"] = float(item.latitude)
         shown["long"] = float(item.longitude)
     return shown
+
+
+def _media_url(item: Feedback) -> str:
+    row = getattr(item, "open311", None)
+    return str(row.media_url) if row is not None else ""
 
 
 # -- rendering ---------------------------------------------------------------------------

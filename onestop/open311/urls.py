@@ -19,4 +19,6 @@ urlpatterns = [
         name="open311-request",
     ),
     re_path(r"^tokens/(?P<token>[A-Za-z0-9]+)" + FMT, views.token_detail, name="open311-token"),
+    # Anything else under /open311/v2/: GeoReport's 404, not the API's.
+    re_path(r"^(?P<rest>[\s\S]*)\Z", views.not_found, name="open311-not-found"),
 ]

@@ -3,11 +3,15 @@ errors, so the project's API conventions (error shape, JWT) do not apply here.""
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -31,13 +35,21 @@ from onestop.open311 import clients, georeport
 LIST_LIMIT = 200
 DEFAULT_DAYS = 90
 TITLE_MAX = 80
+MEDIA_URL_MAX = 500
+LEAP_SECOND = re.compile(r"(T\d{2}:\d{2}):60")
+
+
+logger = logging.getLogger(__name__)
 
 
 class GeoReportError(Exception):
-    def __init__(self, status: int, description: Any) -> None:
+    def __init__(
+        self, status: int, description: Any, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(str(description))
         self.status = status
         self.description = description
+        self.headers = headers or {}
 
 
 def _format(request: HttpRequest, fmt: str | None) -> str:
@@ -69,7 +81,14 @@ def georeport_view(methods: list[str]) -> Any:
                     ) from exc
                 return view(request, chosen, **kwargs)  # type: ignore[no-any-return]
             except GeoReportError as exc:
-                return georeport.errors([(exc.status, exc.description)], chosen, exc.status)
+                response = georeport.errors([(exc.status, exc.description)], chosen, exc.status)
+                for name, value in exc.headers.items():
+                    response[name] = value
+                return response
+            except Exception:
+                # Still GeoReport's shape: a client of this standard reads no other.
+                logger.exception("open311 view failed")
+                return georeport.errors([(500, _("A server error occurred."))], chosen, 500)
 
         return wrapped
 
@@ -88,7 +107,11 @@ def _client(request: HttpRequest, *, required: bool) -> Open311Client | None:
     if client is None:
         raise GeoReportError(403, _("api_key is not valid."))
     if clients.over_limit(client):
-        raise GeoReportError(429, _("Too many requests for this api_key; retry in a minute."))
+        raise GeoReportError(
+            429,
+            _("Too many requests for this api_key; retry in a minute."),
+            headers={"Retry-After": "60"},
+        )
     return client
 
 
@@ -162,6 +185,13 @@ def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpRespo
     return georeport.render(data, fmt, "service_requests")
 
 
+@georeport_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
+    """Any other path under /open311/v2/ (a suffix other than .json or .xml, an id with
+    characters no id has): GeoReport's 404."""
+    raise GeoReportError(404, _("No such Open311 resource."))
+
+
 @georeport_view(["GET"])
 def token_detail(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     row = Open311Request.objects.filter(token=token).select_related("feedback").first()
@@ -194,13 +224,28 @@ def _own(client: Open311Client | None, item: Feedback) -> bool:
 
 
 def _date(request: HttpRequest, name: str) -> datetime | None:
-    raw = request.GET.get(name, "").strip().replace(" ", "+")
+    # A `+` of the offset arrives as a space when the client did not encode it; `t`/`z`
+    # are as good as `T`/`Z`, and a leap second (`:60`) is valid RFC 3339: read as `:59`.
+    raw = request.GET.get(name, "").strip().replace(" ", "+").upper()
     if not raw:
         return None
-    value = parse_datetime(raw)
+    raw = LEAP_SECOND.sub(r"\1:59", raw)
+    try:
+        value = parse_datetime(raw)
+    except ValueError:
+        value = None
     if value is None:
         raise GeoReportError(400, _("%(name)s is not a W3C date-time.") % {"name": name})
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
+    value = value if timezone.is_aware(value) else timezone.make_aware(value)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # Within a day of the first or last instant Python holds: as far as dates go.
+        return (
+            datetime.min.replace(tzinfo=UTC)
+            if value.year == 1
+            else datetime.max.replace(tzinfo=UTC)
+        )
 
 
 def _filtered(request: HttpRequest, items: QuerySet[Feedback]) -> QuerySet[Feedback]:
@@ -216,10 +261,11 @@ def _filtered(request: HttpRequest, items: QuerySet[Feedback]) -> QuerySet[Feedb
         items = items.filter(created_at__gte=start)
     if end is not None:
         items = items.filter(created_at__lte=end)
-    statuses = [part.strip() for part in request.GET.get("status", "").split(",") if part.strip()]
+    raw_status = request.GET.get("status", "")
+    statuses = raw_status.split(",") if raw_status else []
     if statuses:
         if any(value not in georeport.STATES_OF for value in statuses):
-            raise GeoReportError(400, _("status is open or closed."))
+            raise GeoReportError(400, _("status is open, closed, or both comma-separated."))
         items = items.filter(
             status__in=[state for value in statuses for state in georeport.STATES_OF[value]]
         )
@@ -242,6 +288,9 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         raise GeoReportError(400, _("description is required."))
     commune = _commune(data.get("address_id") or data.get("attribute[commune]") or "")
     latitude, longitude = _coordinates(data.get("lat"), data.get("long"))
+    media_url = _media_url(data.get("media_url") or "")
+    is_anonymous = _flag(data, "attribute[anonymous]")
+    is_public = _flag(data, "attribute[public]")
     author = _author(client, data.get("phone", ""))
     try:
         with transaction.atomic():
@@ -254,11 +303,11 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
                 village=(data.get("attribute[village]") or "")[:120],
                 latitude=latitude,
                 longitude=longitude,
-                is_anonymous=_flag(data.get("attribute[anonymous]")),
-                is_public=_flag(data.get("attribute[public]")),
+                is_anonymous=is_anonymous,
+                is_public=is_public,
             )
             row = Open311Request.objects.create(
-                feedback=item, client=client, token=secrets.token_hex(16)
+                feedback=item, client=client, token=secrets.token_hex(16), media_url=media_url
             )
     except DomainError as exc:
         raise GeoReportError(400, " ".join(str(m) for m in exc.messages())) from exc
@@ -300,12 +349,37 @@ def _commune(raw: str) -> AdministrativeUnit:
 def _coordinates(lat: str | None, long: str | None) -> tuple[Decimal | None, Decimal | None]:
     if not lat and not long:
         return None, None
+    refusal = GeoReportError(
+        400, _("lat and long must both be decimal degrees (lat -90 to 90, long -180 to 180).")
+    )
     try:
-        return Decimal(str(lat)).quantize(Decimal("0.000001")), Decimal(str(long)).quantize(
-            Decimal("0.000001")
-        )
+        latitude, longitude = Decimal(str(lat).strip()), Decimal(str(long).strip())
     except (InvalidOperation, TypeError) as exc:
-        raise GeoReportError(400, _("lat and long must both be decimal degrees.")) from exc
+        raise refusal from exc
+    if not (latitude.is_finite() and longitude.is_finite()):
+        raise refusal
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise refusal
+    step = Decimal("0.000001")
+    return latitude.quantize(step), longitude.quantize(step)
+
+
+def _media_url(raw: str) -> str:
+    """An http(s) link to the photo, kept as sent (the service never fetches it)."""
+    value = raw.strip()
+    if not value:
+        return ""
+    try:
+        if len(value) > MEDIA_URL_MAX:
+            raise ValidationError("too long")
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError as exc:
+        raise GeoReportError(
+            400,
+            _("media_url must be an http or https link of at most %(max)d characters.")
+            % {"max": MEDIA_URL_MAX},
+        ) from exc
+    return value
 
 
 def _author(client: Open311Client, phone: str) -> Any:
@@ -321,8 +395,14 @@ def _author(client: Open311Client, phone: str) -> Any:
     return clients.system_user(client)
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("true", "1", "yes")
+def _flag(data: Any, name: str) -> bool:
+    """A singlevaluelist attribute: `true`, `false` or absent (false)."""
+    value = data.get(name)
+    if value in (None, "", "false"):
+        return False
+    if value == "true":
+        return True
+    raise GeoReportError(400, _("%(name)s is true or false.") % {"name": name})
 
 
 def _title(description: str) -> str:

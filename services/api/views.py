@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from casework.api import views as shared
+from common import refcache
 from common.api.mixins import ETagMixin, FieldsMixin, LanguageMixin
 from common.api.openapi import ErrorResponse403, ErrorResponse404
 from common.api.pagination import SyncCursorPagination
@@ -26,7 +27,7 @@ from common.api.throttling import (
 )
 from services import actions, audio_help, selectors
 from services.api import serializers as s
-from services.models import PublicService
+from services.models import PublicService, ServiceCategory
 
 DOSSIER_API = shared.CaseApi(
     actions.DOSSIERS, selectors.requests_visible_to, s, "ServiceRequest", ("assignee",)
@@ -60,6 +61,12 @@ DOSSIER_LIST_DEFERRED = (
     *(f"service__{name}" for name in CATALOG_LIST_DEFERRED),
 )
 
+# Catalog pages kept per process (PublicServiceListView.list), and what they may ask.
+CATALOG_PAGES = "services.catalog-pages"
+CATALOG_PAGES_KEPT = 500
+CATALOG_PAGE_PARAMS = frozenset({"lang", "page_size", "category", "level"})
+refcache.forget_on_change(CATALOG_PAGES, PublicService, ServiceCategory)
+
 # Longer input is no name of a service, only work for the server.
 SEARCH_MAX_LENGTH = 100
 
@@ -92,6 +99,23 @@ class CatalogPagination(SyncCursorPagination):
 )
 class PublicServiceListView(ETagMixin, FieldsMixin, LanguageMixin, generics.ListAPIView):
     """The catalog: public services on offer, by code. A phone keeps it."""
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A first page that only picks language, size, category or level (what every phone
+        opening the catalog asks) is kept in the process, like the services themselves
+        (`services.active`): forgotten when a service or category is saved here, at most
+        `REFERENCE_CACHE_SECONDS` old elsewhere. Throttles, language, ETag and 304 still
+        run on every request; the query and the serialising do not."""
+        if not set(request.query_params) <= CATALOG_PAGE_PARAMS:
+            return super().list(request, *args, **kwargs)
+        key = (request.build_absolute_uri(), self.get_language())
+
+        def page() -> Any:
+            return super(PublicServiceListView, self).list(request, *args, **kwargs).data
+
+        return Response(
+            refcache.cached(CATALOG_PAGES, key, page, namespace_limit=CATALOG_PAGES_KEPT)
+        )
 
     # Anonymous GETs read the replica when there is one (common/db_routing.py).
     replica_reads = True

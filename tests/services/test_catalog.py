@@ -187,3 +187,52 @@ def test_list_query_count_is_fixed(demo, api, django_assert_num_queries, size):
     with django_assert_num_queries(2):
         response = api.get(SERVICES_URL, {"page_size": size, "search": "xa"})
     assert response.status_code == 200
+
+
+def test_a_first_catalog_page_is_kept_until_a_service_changes(demo, api, django_assert_num_queries):
+    first = api.get("/api/v1/services/", {"page_size": 5, "lang": "en"})
+    # The same page again: no SQL at all, the same bytes and tag.
+    with django_assert_num_queries(0):
+        again = api.get("/api/v1/services/", {"page_size": 5, "lang": "en"})
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    with django_assert_num_queries(0):
+        unchanged = api.get(
+            "/api/v1/services/",
+            {"page_size": 5, "lang": "en"},
+            headers={"If-None-Match": first["ETag"]},
+        )
+    assert unchanged.status_code == 304
+    # Another language is another page.
+    vietnamese = api.get("/api/v1/services/", {"page_size": 5, "lang": "vi"})
+    assert vietnamese["Content-Language"] == "vi" and vietnamese.content != first.content
+    # A change in the admin (a save) shows at once.
+    service = PublicService.objects.get(code=first.json()["results"][0]["code"])
+    service.name = {**service.name, "en": "Birth registration (renamed)"}
+    service.save()
+    renamed = api.get("/api/v1/services/", {"page_size": 5, "lang": "en"})
+    assert renamed.json()["results"][0]["name"] == "Birth registration (renamed)"
+    assert renamed["ETag"] != first["ETag"]
+
+
+def test_searches_and_later_pages_are_not_kept(demo, api):
+    from common import refcache
+    from services.api.views import CATALOG_PAGES
+
+    api.get("/api/v1/services/", {"search": "khai sinh"})
+    page = api.get("/api/v1/services/", {"page_size": 2})
+    api.get(page.json()["next"])
+    kept = [key for key in refcache._entries if key[0] == CATALOG_PAGES]
+    assert len(kept) == 1 and "page_size=2" in kept[0][1][0]
+
+
+def test_catalog_pages_kept_are_bounded(demo, api, monkeypatch):
+    from common import refcache
+    from services.api import views
+
+    monkeypatch.setattr(views, "CATALOG_PAGES_KEPT", 3)
+    for size in range(1, 8):
+        assert api.get("/api/v1/services/", {"page_size": size}).status_code == 200
+    kept = [key for key in refcache._entries if key[0] == views.CATALOG_PAGES]
+    assert len(kept) == 3
+    # Beyond the bound, pages are built every time, and still right.
+    assert len(api.get("/api/v1/services/", {"page_size": 7}).json()["results"]) == 7

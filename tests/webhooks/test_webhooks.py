@@ -4,7 +4,7 @@ signatures checked with the `standardwebhooks` library against local receivers."
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -229,6 +229,47 @@ def test_only_matching_subtrees_and_events_are_queued(world, citizen_a):
     assert other.pk not in queued and office.pk not in queued
 
 
+def test_a_change_made_by_another_process_is_seen_by_the_next_event(world, citizen_a):
+    """Each process keeps the subscriptions it read; a change elsewhere moves the shared
+    version on after its commit, and the next event here reads the rows again."""
+    from django.db import connection
+
+    from common import refcache
+    from webhooks import routing
+
+    kept = WebhookSubscription.objects.create(
+        agency=world["tq_board"], url="http://127.0.0.1:9/", secret=signing.new_secret()
+    )
+    gone = WebhookSubscription.objects.create(
+        agency=world["ministry"], url="http://127.0.0.1:9/", secret=signing.new_secret()
+    )
+    make_feedback(world, citizen_a)
+    assert WebhookDelivery.objects.filter(subscription=gone).count() == 1
+    # Another process deletes one: this process's signals never hear of it.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM webhooks_webhookdelivery")
+        cursor.execute("DELETE FROM webhooks_webhooksubscription WHERE id = %s", [gone.pk])
+    assert any(key[0] == routing.NAMESPACE for key in refcache._entries)
+    # … and, after its commit, moves the shared version on (its `_next_version`).
+    routing.cache.incr(routing.VERSION_KEY)
+    make_feedback(world, citizen_a)
+    assert set(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == {kept.pk}
+
+
+def test_without_the_shared_cache_events_read_the_database(world, citizen_a, monkeypatch):
+    from webhooks import routing
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(routing.cache, "get", down)
+    subscription = WebhookSubscription.objects.create(
+        agency=world["tq_board"], url="http://127.0.0.1:9/", secret=signing.new_secret()
+    )
+    make_feedback(world, citizen_a)
+    assert WebhookDelivery.objects.get().subscription == subscription
+
+
 # -- delivery end to end ----------------------------------------------------------------
 
 
@@ -386,6 +427,34 @@ def test_rotated_secret_signs_beside_the_new_one_during_the_overlap(
             Webhook(created["secret"]).verify(body, headers)
 
 
+def test_api_rotates_a_secret_once_per_idempotency_key(
+    world, admin_province, admin_other_province, citizen_a
+):
+    with Receiver(lambda tries: 200) as receiver:
+        created = subscribe(admin_province, receiver.url).json()
+        url = f"/api/v1/webhooks/{created['id']}/rotate-secret/"
+        # Another province's admin does not see it; a citizen may not rotate anything.
+        assert client_for(admin_other_province).post(url).status_code == 404
+        assert client_for(citizen_a).post(url).status_code == 403
+        admin = client_for(admin_province)
+        first = admin.post(url, headers={"Idempotency-Key": "rotate-1"})
+        assert first.status_code == 200, first.json()
+        rotated = first.json()
+        assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
+        until = datetime.fromisoformat(rotated["previous_secret_until"])
+        assert timedelta(hours=23) < until - timezone.now() <= timedelta(hours=24)
+        # A retry of the same call (the answer was lost on the way) rotates nothing more.
+        again = admin.post(url, headers={"Idempotency-Key": "rotate-1"})
+        assert again.json()["secret"] == rotated["secret"]
+        make_feedback(world, citizen_a)
+        delivery.sweep()
+        headers, body = receiver.accepted[0]
+        Webhook(created["secret"]).verify(body, headers)
+        Webhook(rotated["secret"]).verify(body, headers)
+    listed = admin.get("/api/v1/webhooks/").json()["results"]
+    assert "secret" not in listed[0]
+
+
 def test_redeliver_sends_the_same_message_again(world, admin_province, citizen_a):
     with Receiver(lambda tries: 200) as receiver:
         subscribe(admin_province, receiver.url)
@@ -421,3 +490,21 @@ def test_beat_sweep_hands_due_rows_to_delivery_tasks(world, citizen_a):
         assert delivery.sweep_webhooks_task() == 2
         assert len(receiver.accepted) == 2
     assert delivery.due_ids() == []
+
+
+def test_the_webhook_backlog_is_in_the_metrics(world, citizen_a, api):
+    from tests.common.test_metrics import scrape, value
+
+    WebhookSubscription.objects.create(
+        agency=world["tq_board"], url="http://127.0.0.1:9/", secret=signing.new_secret()
+    )
+    make_feedback(world, citizen_a)
+    make_feedback(world, citizen_a)
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+
+    text = scrape(api)
+
+    assert value(text, "outbox_pending", channel="webhook") == 2
+    assert 290 < value(text, "outbox_oldest_pending_age_seconds", channel="webhook") < 400
+    assert WebhookDelivery.objects.update(status=WebhookDelivery.Status.DELIVERED) == 2
+    assert value(scrape(api), "outbox_pending", channel="webhook") == 0

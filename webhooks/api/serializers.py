@@ -36,6 +36,17 @@ class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
         fields = (*WebhookSubscriptionSerializer.Meta.fields, "secret")
 
 
+class WebhookSecretRotatedSerializer(WebhookSubscriptionCreatedSerializer):
+    previous_secret_until = serializers.DateTimeField(
+        read_only=True,
+        help_text="Until then deliveries carry a signature with the previous secret beside "
+        "the new one, while the receiver switches.",
+    )
+
+    class Meta(WebhookSubscriptionCreatedSerializer.Meta):
+        fields = (*WebhookSubscriptionCreatedSerializer.Meta.fields, "previous_secret_until")
+
+
 class WebhookSubscriptionCreateSerializer(serializers.Serializer):
     url = serializers.URLField(
         max_length=500,

@@ -119,3 +119,34 @@ class WebhookDetailView(APIView):
             raise NotFound()
         actions.delete_subscription(request.user, subscription)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateSecretView(APIView):
+    throttle_classes = (UserWriteThrottle,)
+    forbidden_methods = ("POST",)
+
+    @extend_schema(
+        summary="Rotate a webhook subscription's secret",
+        description=(
+            "Agency admins of the subscription's agency (or above) and superusers. The "
+            "answer carries the new `secret` once. Until `previous_secret_until` "
+            "(`WEBHOOK_SECRET_OVERLAP_HOURS`, 24 by default) every delivery is signed with "
+            "both secrets, so the receiver can switch without losing one. Send an "
+            "`Idempotency-Key`: a retry with it gets the same secret back instead of "
+            "rotating again. Someone else's subscription is a 404; a caller who administers "
+            "no agency gets 403 `permission_denied`."
+        ),
+        tags=["webhooks"],
+        request=None,
+        responses={200: s.WebhookSecretRotatedSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, id: UUID) -> Response:
+        if not selectors.manages_webhooks(request.user):
+            raise NotAllowed()
+        subscription = selectors.subscriptions_managed_by(request.user).filter(pk=id).first()
+        if subscription is None:
+            raise NotFound()
+        secret = actions.rotate_secret(request.user, subscription)
+        subscription.secret = secret
+        return Response(s.WebhookSecretRotatedSerializer(subscription).data)
