@@ -25,7 +25,7 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 limit_request_line = 8190
 # Workers are recycled after about this many requests (slow leaks cannot pile up); the
 # jitter keeps them from all restarting at the same moment.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 # X-Forwarded-Proto/-For are believed from the same proxies as the app's TRUSTED_PROXIES.
 forwarded_allow_ips = (
@@ -35,6 +35,11 @@ forwarded_allow_ips = (
     or "127.0.0.1"
 )
 # The app writes one JSON line per request (common.request_id); no second access log.
+# The master imports Django once and forks ready workers: a recycled worker starts in
+# milliseconds instead of a second of CPU taken from the running ones, and the code's memory is
+# shared between workers. Nothing opens a database connection at import (connections open
+# per thread on first use, after the fork). GUNICORN_PRELOAD=false for a reload on HUP.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in ("1", "true", "yes")
 accesslog = None
 errorlog = "-"
 # Heartbeat files in memory, not on a container's overlay disk.

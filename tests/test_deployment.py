@@ -65,3 +65,12 @@ def test_gunicorn_recycles_workers_with_jitter_and_trusts_only_the_proxies(monke
     assert runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["forwarded_allow_ips"] == (
         "127.0.0.1"
     )
+
+
+def test_gunicorn_forks_threaded_workers_from_a_loaded_master(monkeypatch):
+    config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    # Keep-alive needs a threaded worker; a recycled worker starts as a fork, not a re-import.
+    assert config["worker_class"] == "gthread" and config["threads"] >= 2
+    assert config["preload_app"] is True
+    monkeypatch.setenv("GUNICORN_PRELOAD", "false")
+    assert runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["preload_app"] is False
