@@ -1,23 +1,34 @@
-"""A local stand-in for FCM HTTP v1, for development and tests (stdlib only).
+"""A local stand-in for FCM HTTP v1, for development and tests.
 
     python -m notifications.fake_fcm --port 9099
+    python -m notifications.fake_fcm --port 9099 --tls --write-ca /tmp/fake-fcm-ca.pem
 
-Point the project at it with `PUSH_BACKEND=fcm FCM_ENDPOINT=http://127.0.0.1:9099`.
+Point the project at it with `PUSH_BACKEND=fcm FCM_ENDPOINT=http://127.0.0.1:9099`. With
+`--tls` it speaks as FCM does, HTTP/2 over TLS (HTTP/1.1 to a client that does not offer `h2`;
+`--no-http2` never offers it), with a certificate made at start by a CA of its own: add
+`FCM_CA_FILE=/tmp/fake-fcm-ca.pem` and `FCM_ENDPOINT=https://127.0.0.1:9099`. Plain HTTP needs
+only the standard library.
 
 Endpoints:
 - `POST /v1/projects/{project}/messages:send` with `{"message": {...}}` → 200
   `{"name": "projects/{project}/messages/<id>"}`; the target is read from `token` or `fid`.
-- `GET /_fake/messages` → `[{project, message, received_at}, ...]`; `DELETE` clears them.
+- `GET /_fake/messages` → `[{project, message, received_at, protocol}, ...]` (`protocol`:
+  `HTTP/1.1` or `HTTP/2`); `DELETE` clears them.
 - `POST /_fake/behaviours` → per-token failures or a global latency, e.g.
   `{"tok-1": {"error": "QUOTA", "retry_after": 5, "times": 2}}` or `{"latency_ms": 200}`.
   Errors: UNREGISTERED (404), UNAVAILABLE (503), QUOTA (429), INTERNAL (500),
   INVALID_ARGUMENT (400), SENDER_ID_MISMATCH (403). Without `times` an error repeats forever.
+  Connections: `{"close_after": 3}` answers three requests on each connection, then drops it
+  without a word (what else was in flight is lost, neither answered nor recorded);
+  `{"goaway_after": 3}` (HTTP/2) answers three, then sends GOAWAY and closes. 0 turns them off.
   `DELETE /_fake/behaviours` forgets them all.
+- `GET /_fake/connections` → the connections accepted, by protocol: `{"HTTP/2": 1}`.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +92,8 @@ class FakeFCMState(FakeState):
             for key, value in spec.items():
                 if key == "latency_ms":
                     self.latency_ms = max(0, int(value))
+                elif self._configure_connections(key, value):
+                    continue
                 elif value is None:
                     self.behaviours.pop(key, None)
                 else:
@@ -113,13 +126,14 @@ class FakeFCMState(FakeState):
                     del self.behaviours[target]
             return dict(behaviour)
 
-    def record(self, project: str, message: dict[str, Any]) -> None:
+    def record(self, project: str, message: dict[str, Any], protocol: str = "HTTP/1.1") -> None:
         with self.lock:
             self.messages.append(
                 {
                     "project": project,
                     "message": message,
                     "received_at": datetime.now(UTC).isoformat(),
+                    "protocol": protocol,
                 }
             )
 
@@ -163,7 +177,7 @@ class FakeFCMHandler(JsonHandler):
             self._reply(status, _google_error(status, rpc_status, text, fcm_code), headers)
             return
         if not body.get("validate_only"):
-            self.server.state.record(project, message)
+            self.server.state.record(project, message, self.request_version)
         self._reply(200, {"name": f"projects/{project}/messages/{uuid.uuid4().hex}"})
 
 
@@ -174,18 +188,37 @@ class FakeFCMHTTPServer(QuietThreadingServer):
     request_queue_size = 1024
     state: FakeFCMState
 
-    def __init__(self, address: tuple[str, int], *, verbose: bool = False) -> None:
-        super().__init__(address, verbose=verbose)
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        verbose: bool = False,
+        tls: bool = False,
+        http2: bool = True,
+    ) -> None:
+        # The state first: a TLS server that fails to start still closes cleanly.
         self.state = FakeFCMState()
+        super().__init__(address, verbose=verbose, tls=tls, http2=http2)
 
 
 class FakeFCMServer(FakeServer[FakeFCMHTTPServer]):
-    """The fake in a background thread, for tests: `base_url = FakeFCMServer().start()`."""
+    """The fake in a background thread, for tests: `base_url = FakeFCMServer().start()`.
+
+    `FakeFCMServer(tls=True)` speaks HTTP/2 over TLS as FCM does (`http2=False`: HTTP/1.1
+    over TLS only); its clients trust `ca_file`.
+    """
 
     label = "FCM"
 
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, http2: bool = True
+    ) -> None:
+        super().__init__(host, port)
+        self.tls = tls
+        self.http2 = http2
+
     def _make_httpd(self, address: tuple[str, int]) -> FakeFCMHTTPServer:
-        return FakeFCMHTTPServer(address)
+        return FakeFCMHTTPServer(address, tls=self.tls, http2=self.http2)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -195,8 +228,26 @@ class FakeFCMServer(FakeServer[FakeFCMHTTPServer]):
 def main(argv: list[str] | None = None) -> None:
     parser = command_line("Fake FCM HTTP v1 server", default_port=9099)
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS, HTTP/2 to clients that offer h2 in ALPN (as FCM does)",
+    )
+    parser.add_argument("--no-http2", action="store_true", help="with --tls: offer HTTP/1.1 only")
+    parser.add_argument(
+        "--write-ca",
+        metavar="PATH",
+        help="with --tls: also write the CA certificate clients must trust (FCM_CA_FILE) here",
+    )
     args = parser.parse_args(argv)
-    serve(FakeFCMHTTPServer((args.host, args.port), verbose=not args.quiet), "fake FCM")
+    if (args.no_http2 or args.write_ca) and not args.tls:
+        parser.error("--no-http2 and --write-ca need --tls")
+    httpd = FakeFCMHTTPServer(
+        (args.host, args.port), verbose=not args.quiet, tls=args.tls, http2=not args.no_http2
+    )
+    if args.write_ca:
+        shutil.copyfile(httpd.ca_file, args.write_ca)
+    serve(httpd, "fake FCM")
 
 
 if __name__ == "__main__":
