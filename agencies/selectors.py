@@ -57,22 +57,48 @@ def agencies_in_scope(user) -> QuerySet[Agency]:  # type: ignore[no-untyped-def]
     officer → their own agency; manager and admin → their agency's subtree; superuser → all;
     anyone else → none.
     """
-    if not user.is_authenticated or not user.is_active:
-        return Agency.objects.none()
-    if user.is_superuser:
+    scope = _scope(user)
+    if scope is None:
         return Agency.objects.all()
+    own, subtrees = scope
+    if not own:
+        return Agency.objects.none()
+    # The caller's memberships are read first (once per user object) and the agencies
+    # become a plain filter on their ids and subtree paths. A correlated "is any membership's
+    # path a prefix of this agency's" subquery saved that round trip, but PostgreSQL ran it
+    # once per agency row, each scanning the agencies again: 20 ms of every scoped list with
+    # 243 agencies, growing with the square of the tree.
+    condition = Q(pk__in=own)
+    for path in subtrees:
+        condition |= Q(path__startswith=path)
+    return Agency.objects.filter(condition)
+
+
+def _scope(user) -> tuple[frozenset[Any], tuple[str, ...]] | None:  # type: ignore[no-untyped-def]
+    """None for every agency (a superuser); else the ids of the agencies `user` holds a
+    membership in and the paths of those held above the officer rank, whose subtrees are in
+    scope: both empty for anyone not acting as staff."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset(), ()
+    if user.is_superuser:
+        return None
     if not user.is_staff:
         # Memberships count only for staff (and not for one without their second factor).
-        return Agency.objects.none()
-    # One lazy queryset, no query of its own: used as `agency__in=` it becomes a subquery, so
-    # a scoped list or detail costs no extra round trip for the caller's memberships.
-    memberships = StaffMembership.objects.filter(user=user)
-    above = (
-        memberships.exclude(role=StaffMembership.Role.OFFICER)
-        .annotate(candidate_path=ExpressionWrapper(OuterRef("path"), output_field=CharField()))
-        .filter(candidate_path__startswith=F("agency__path"))
-    )
-    return Agency.objects.filter(Q(pk__in=memberships.values("agency_id")) | Exists(above))
+        return frozenset(), ()
+    cached = getattr(user, "_memberships_in_scope", None)
+    if cached is None:
+        rows = list(
+            StaffMembership.objects.filter(user=user).values_list(
+                "agency_id", "role", "agency__path"
+            )
+        )
+        own = frozenset(agency_id for agency_id, _role, _path in rows)
+        subtrees = tuple(
+            sorted({path for _id, role, path in rows if role != StaffMembership.Role.OFFICER})
+        )
+        cached = (own, subtrees)
+        user._memberships_in_scope = cached
+    return cached  # type: ignore[no-any-return]
 
 
 def agency_ids_in_scope(user) -> frozenset[Any]:  # type: ignore[no-untyped-def]
@@ -85,9 +111,22 @@ def agency_ids_in_scope(user) -> frozenset[Any]:  # type: ignore[no-untyped-def]
     return cached  # type: ignore[no-any-return]
 
 
-def acts_for(user, agency_id: Any) -> bool:  # type: ignore[no-untyped-def]
-    """Whether `user` acts for the agency as staff (a superuser acts for every agency)."""
-    return bool(user.is_superuser or agency_id in agency_ids_in_scope(user))
+def acts_for(user, agency_id: Any, path: str | None = None) -> bool:  # type: ignore[no-untyped-def]
+    """Whether `user` acts for the agency as staff (a superuser acts for every agency).
+    With the agency's `path` at hand, a manager's subtree is checked without a query."""
+    if user.is_superuser:
+        return True
+    scope = _scope(user)
+    if scope is None:
+        return True
+    own, subtrees = scope
+    if agency_id in own:
+        return True
+    if not subtrees:
+        return False
+    if path is not None:
+        return any(path.startswith(prefix) for prefix in subtrees)
+    return agency_id in agency_ids_in_scope(user)
 
 
 def rank_for(user, agency: Agency) -> int:  # type: ignore[no-untyped-def]

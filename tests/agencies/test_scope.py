@@ -1,77 +1,43 @@
-from django.contrib.auth.models import AnonymousUser
+"""Which agencies a staff member acts for: own agency for an officer, the subtree for a
+manager, everything for a superuser; read from the memberships once per request."""
 
-from agencies.actions import move_agency
-from agencies.models import Agency, StaffMembership
-from agencies.selectors import agencies_in_scope, rank_for, subtree
+import pytest
 
-ALL = ("ministry", "tq_board", "lam_binh_office", "db_board", "muong_phang_office")
+from agencies.selectors import acts_for, agencies_in_scope
+from tests import factories as f
 
-
-def _scope(user):
-    return set(agencies_in_scope(user).values_list("code", flat=True))
+pytestmark = pytest.mark.django_db
 
 
-def _ranks(user, world):
-    return {key: rank_for(user, world[key]) for key in ALL}
+def test_officer_manager_and_superuser_scopes(
+    world, officer_commune, manager_province, superuser, citizen_a
+):
+    def scope(user):
+        return {agency.code for agency in agencies_in_scope(user)}
+
+    assert scope(officer_commune) == {world["lam_binh_office"].code}
+    assert scope(manager_province) == {world["tq_board"].code, world["lam_binh_office"].code}
+    assert world["db_board"].code in scope(superuser)
+    assert scope(citizen_a) == set()
 
 
-def test_officer_sees_only_their_own_agency(world, officer_commune):
-    assert _scope(officer_commune) == {"lam-binh"}
-    assert _ranks(officer_commune, world) == {
-        "ministry": 0,
-        "tq_board": 0,
-        "lam_binh_office": 1,
-        "db_board": 0,
-        "muong_phang_office": 0,
-    }
-
-
-def test_manager_sees_their_subtree(world, manager_province):
-    assert _scope(manager_province) == {"tq-board", "lam-binh"}
-    assert _ranks(manager_province, world) == {
-        "ministry": 0,
-        "tq_board": 2,
-        "lam_binh_office": 2,
-        "db_board": 0,
-        "muong_phang_office": 0,
-    }
-
-
-def test_officer_of_another_province_sees_nothing_of_tuyen_quang(world, officer_other_province):
-    assert _scope(officer_other_province) == {"muong-phang"}
-    tuyen_quang = subtree(world["tq_board"])
-    assert not agencies_in_scope(officer_other_province).filter(pk__in=tuyen_quang).exists()
-    assert all(rank_for(officer_other_province, a) == 0 for a in tuyen_quang)
-
-
-def test_superuser_sees_everything(world, superuser):
-    assert _scope(superuser) == set(Agency.objects.values_list("code", flat=True))
-    assert set(_ranks(superuser, world).values()) == {99}
-
-
-def test_citizen_and_anonymous_see_nothing(world, citizen_a):
-    assert _scope(citizen_a) == set()
-    assert set(_ranks(citizen_a, world).values()) == {0}
-    assert _scope(AnonymousUser()) == set()
-
-
-def test_inactive_staff_see_nothing(world, manager_province):
-    manager_province.is_active = False
-    manager_province.save()
-    assert _scope(manager_province) == set()
-
-
-def test_best_membership_wins(world, officer_commune):
-    StaffMembership.objects.create(
-        user=officer_commune, agency=world["tq_board"], role=StaffMembership.Role.ADMIN
-    )
-    assert rank_for(officer_commune, world["lam_binh_office"]) == 3
-    assert _scope(officer_commune) == {"tq-board", "lam-binh"}
-
-
-def test_scope_follows_a_moved_branch(world, manager_province):
-    move_agency(world["lam_binh_office"], world["db_board"])
-    office = Agency.objects.get(pk=world["lam_binh_office"].pk)
-
-    assert _scope(manager_province) == {"tq-board"}
-    assert rank_for(manager_province, office) == 0
+def test_a_manager_deep_in_a_wide_tree_costs_one_query_however_many_agencies(
+    world, manager_province, django_assert_num_queries
+):
+    # A province with 60 commune offices, and another one beside it.
+    offices = [
+        f.AgencyFactory(code=f"tq-{i}", name=f"UBND xã {i}", parent=world["tq_board"])
+        for i in range(60)
+    ]
+    elsewhere = f.AgencyFactory(code="db-x", name="UBND xã khác", parent=world["db_board"])
+    with django_assert_num_queries(1):  # the manager's memberships
+        assert acts_for(manager_province, offices[-1].pk, offices[-1].path)
+        assert not acts_for(manager_province, elsewhere.pk, elsewhere.path)
+        assert acts_for(manager_province, world["tq_board"].pk, world["tq_board"].path)
+    with django_assert_num_queries(1):  # the agencies, from the memberships already read
+        ids = set(agencies_in_scope(manager_province).values_list("pk", flat=True))
+    assert {office.pk for office in offices} <= ids and elsewhere.pk not in ids
+    # Without the path at hand: one query for the subtree's ids, then none.
+    with django_assert_num_queries(1):
+        assert acts_for(manager_province, offices[0].pk)
+        assert not acts_for(manager_province, elsewhere.pk)
