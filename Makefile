@@ -26,7 +26,7 @@ run: install
 test: install
 	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
-# Not part of CI: seeds BENCH_DOSSIERS dossiers (default 200,000) into BENCH_DATABASE_URL,
+# Not part of CI: seeds BENCH_DOSSIERS dossiers (default 1,000,000, with feedback, citizens and inbox rows) into BENCH_DATABASE_URL,
 # runs gunicorn as deployed and compares our endpoints with a bare and a textbook peer
 # (bench/README.md). Needs PostgreSQL, Redis and wrk.
 bench: install

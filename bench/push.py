@@ -10,9 +10,23 @@ on the database of DATABASE_URL (migrated; PostgreSQL for SKIP LOCKED). In one r
 2. relay throughput: N pending outbox rows, one task; messages per second from the first to
    the last message the fake server received;
 3. commit → delivery latency: `notify()` commits at a steady rate (a fraction of the measured
-   throughput) and each push's arrival time at the fake server is compared with its commit.
+   throughput) and each push's arrival time at the fake server is compared with its commit;
+4. with `--announcement N`: an announcement to N people (each with one device, all living in
+   one commune of Lai Châu; seeded once and reused): seconds from `send_announcement` until
+   all N outbox rows exist (the fan-out, in batches of 1,000, by a second solo worker that
+   takes the `fanout` queue only, as deployed), and until the fake server has received all
+   N pushes (delivered by the first worker meanwhile). The announcement's rows are deleted
+   afterwards.
 
-Compare 2 with 1 (a ratio from the same run): on a shared machine bare figures move.
+Compare 2 with 1 (a ratio from the same run): on a shared machine bare figures move. The
+worker's CPU time per relayed message (from /proc) moves less than its rate.
+
+`--http2` runs the fake as FCM is spoken to, HTTP/2 over TLS (`--tls`, its CA in FCM_CA_FILE),
+and measures 1 with a raw HTTP/2 client (the sender's own, 200 streams at once).
+`--fcm-latency-ms N` has the fake wait N ms before each answer, as the network and FCM do:
+HTTP/1.1 then keeps FCM_CONNECTIONS requests in flight, HTTP/2 a hundred per connection.
+`--json PATH` writes the figures for `bench/http_bench.py`, which runs this script on a
+database of its own (`BENCH_PUSH_DATABASE_URL`).
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -56,14 +71,34 @@ def wait_for(predicate, timeout=30.0, what="condition", every=0.05):
     raise SystemExit(f"timed out waiting for {what}")
 
 
+# Trusts the fake's CA when it serves TLS (`--http2`).
+FAKE_TLS: ssl.SSLContext | None = None
+
+
 def fake_get(base: str) -> list[dict]:
-    with urllib.request.urlopen(f"{base}/_fake/messages", timeout=30) as response:
+    with urllib.request.urlopen(f"{base}/_fake/messages", timeout=30, context=FAKE_TLS) as response:
         return json.loads(response.read())
 
 
 def fake_clear(base: str) -> None:
     request = urllib.request.Request(f"{base}/_fake/messages", method="DELETE")
-    urllib.request.urlopen(request, timeout=10).close()
+    urllib.request.urlopen(request, timeout=10, context=FAKE_TLS).close()
+
+
+def fake_configure(base: str, spec: dict) -> None:
+    request = urllib.request.Request(
+        f"{base}/_fake/behaviours",
+        data=json.dumps(spec).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10, context=FAKE_TLS).close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- 1. the fake server's ceiling ----------------------------------------------------------------
@@ -100,16 +135,47 @@ async def _hammer(port: int, total: int, connections: int) -> float:
     return per_connection * connections / (time.perf_counter() - start)
 
 
+async def _hammer_h2(port: int, ca_file: Path, total: int, streams: int) -> float:
+    """The same over HTTP/2 and TLS, with the relay's own client (no Django in it)."""
+    from notifications.push import _FcmSender
+
+    body = json.dumps(
+        {"message": {"token": "ceiling", "notification": {"title": "T", "body": "B"}}}
+    ).encode()
+    sender = _FcmSender(
+        f"https://127.0.0.1:{port}/v1/projects/bench/messages:send", 30, 8, str(ca_file)
+    )
+    await sender.post(body, {})  # the connection and its SETTINGS
+    per_stream = total // streams
+
+    async def one_stream() -> None:
+        for _ in range(per_stream):
+            status, _, _ = await sender.post(body, {})
+            assert status == 200, status
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one_stream() for _ in range(streams)))
+    return per_stream * streams / (time.perf_counter() - start)
+
+
 # -- the processes -----------------------------------------------------------------------------
 
 
+# The deployment runs one worker per queue (compose.yaml); here one worker takes every queue
+# but the announcements' fan-out, which gets a worker of its own when it is measured.
+QUEUES_BUT_FANOUT = "pushes,sms,housekeeping,celery"
+
+
 class Processes:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, http2: bool = False) -> None:
         self.workdir = workdir
+        self.http2 = http2
+        self.ca_file = workdir / "fake-fcm-ca.pem"
         self.redis_port = free_port()
         self.fcm_port = free_port()
         self.children: list[subprocess.Popen] = []
         self.worker: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
 
     @property
     def redis_url(self) -> str:
@@ -117,7 +183,7 @@ class Processes:
 
     @property
     def fcm_url(self) -> str:
-        return f"http://127.0.0.1:{self.fcm_port}"
+        return f"{'https' if self.http2 else 'http'}://127.0.0.1:{self.fcm_port}"
 
     def _spawn(self, args, log_name, env=None) -> subprocess.Popen:
         log = open(self.workdir / log_name, "w")  # noqa: SIM115 - the child owns it
@@ -140,9 +206,14 @@ class Processes:
                 "--port",
                 str(self.fcm_port),
                 "--quiet",
+                *(["--tls", "--write-ca", str(self.ca_file)] if self.http2 else []),
             ],
             "fake_fcm.log",
         )
+        if self.http2:
+            global FAKE_TLS
+            wait_for(self.ca_file.exists, 15, "the fake FCM server's CA")
+            FAKE_TLS = ssl.create_default_context(cafile=str(self.ca_file))
         wait_for(self._fake_up, 15, "the fake FCM server")
         env = {
             **os.environ,
@@ -151,11 +222,16 @@ class Processes:
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "PUSH_BACKEND": "fcm",
             "FCM_ENDPOINT": self.fcm_url,
+            "FCM_CA_FILE": str(self.ca_file) if self.http2 else "",
             "FCM_PROJECT_ID": "demo-project",
             "GOOGLE_APPLICATION_CREDENTIALS": "",
             "LOG_LEVEL": "WARNING",
         }
-        self.worker = self._spawn(
+        self.env = env
+        self.worker = self._start_worker("worker", QUEUES_BUT_FANOUT)
+
+    def _start_worker(self, name: str, queues: str) -> subprocess.Popen:
+        worker = self._spawn(
             [
                 sys.executable,
                 "-m",
@@ -164,16 +240,27 @@ class Processes:
                 "config",
                 "worker",
                 "--pool=solo",
+                "-Q",
+                queues,
+                "-n",
+                f"{name}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
                 "-l",
                 "info",
             ],
-            "worker.log",
-            env,
+            f"{name}.log",
+            self.env,
         )
-        wait_for(lambda: "ready" in (self.workdir / "worker.log").read_text(), 60, "the worker")
+        log = self.workdir / f"{name}.log"
+        wait_for(lambda: "ready" in log.read_text(), 60, f"the {name}")
+        return worker
+
+    def start_fanout_worker(self) -> None:
+        """A worker of its own for announcements' fan-out, as deployed (compose.yaml's
+        worker-fanout); the first one keeps delivering the pushes."""
+        self._start_worker("fanout-worker", "fanout")
 
     def _fake_up(self) -> bool:
         try:
@@ -204,18 +291,36 @@ def main() -> None:
         "--rate", type=float, default=0.0, help="commits/s (0: half the throughput)"
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="length of the latency run")
+    parser.add_argument(
+        "--announcement", type=int, default=0, help="recipients of an announcement (0: none)"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument(
+        "--http2", action="store_true", help="the fake speaks HTTP/2 over TLS, as FCM does"
+    )
+    parser.add_argument(
+        "--fcm-latency-ms",
+        type=int,
+        default=0,
+        help="the fake waits this long before each answer (the network and FCM)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="push-bench-") as tmp:
-        processes = Processes(Path(tmp))
+        processes = Processes(Path(tmp), http2=args.http2)
         try:
             processes.start()
-            run(processes, args)
+            figures = run(processes, args)
+            if args.announcement:
+                processes.start_fanout_worker()
+                figures.update(announcement(processes, args.announcement))
         finally:
             processes.stop()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
-def run(processes: Processes, args: argparse.Namespace) -> None:
+def run(processes: Processes, args: argparse.Namespace) -> dict[str, float]:
     import django
 
     django.setup()
@@ -233,8 +338,15 @@ def run(processes: Processes, args: argparse.Namespace) -> None:
     celery_app.conf.broker_url = processes.redis_url
 
     # 1. The fake server alone.
-    ceiling = asyncio.run(_hammer(processes.fcm_port, 5000, 64))
+    if processes.http2:
+        ceiling = asyncio.run(_hammer_h2(processes.fcm_port, processes.ca_file, 5000, 200))
+        ceiling_client = "raw asyncio HTTP/2 client, 200 streams"
+    else:
+        ceiling = asyncio.run(_hammer(processes.fcm_port, 5000, 64))
+        ceiling_client = "raw asyncio client, 64 conns"
     fake_clear(processes.fcm_url)
+    if args.fcm_latency_ms:
+        fake_configure(processes.fcm_url, {"latency_ms": args.fcm_latency_ms})
 
     run_id = uuid.uuid4().hex[:8]
     user = User.objects.create_user(phone=f"+8490{int(run_id, 16) % 10**7:07d}", full_name="bench")
@@ -256,6 +368,7 @@ def run(processes: Processes, args: argparse.Namespace) -> None:
             for i, d in enumerate(devices)
         )
         start = time.time()
+        worker_cpu = cpu_seconds(processes.worker.pid) if processes.worker else 0.0
         # As the commits of a busy minute would: one task per 500 rows.
         for first in range(0, len(rows), 500):
             deliver_pushes.delay([str(row.pk) for row in rows[first : first + 500]])
@@ -273,10 +386,14 @@ def run(processes: Processes, args: argparse.Namespace) -> None:
         times = sorted(datetime.fromisoformat(m["received_at"]).timestamp() for m in received)
         relay_rate = len(times) / max(times[-1] - times[0], 1e-6)
         sent = PushMessage.objects.filter(device__user=user, status="sent").count()
-        print(f"fake FCM ceiling (raw asyncio client, 64 conns): {ceiling:8.0f} req/s")
+        worker_cpu = cpu_seconds(processes.worker.pid) - worker_cpu if processes.worker else 0.0
+        protocols = sorted({m.get("protocol", "HTTP/1.1") for m in received})
+        print(f"fake FCM ceiling ({ceiling_client}): {ceiling:8.0f} req/s")
         print(
-            f"relay throughput (1 worker, {sent}/{args.messages} sent): {relay_rate:8.0f} msg/s "
-            f"= {relay_rate / ceiling:.0%} of the ceiling (wall {time.time() - start:.1f} s)"
+            f"relay throughput (1 worker, {'+'.join(protocols)}, {sent}/{args.messages} sent): "
+            f"{relay_rate:8.0f} msg/s = {relay_rate / ceiling:.0%} of the ceiling "
+            f"(wall {time.time() - start:.1f} s); worker CPU "
+            f"{worker_cpu / max(sent, 1) * 1e6:.0f} µs per message"
         )
 
         # 3. Latency at a steady commit rate.
@@ -324,10 +441,131 @@ def run(processes: Processes, args: argparse.Namespace) -> None:
             f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, "
             f"max {max(latencies) * 1000:.0f} ms"
         )
+        return {
+            "fcm_ceiling_rps": round(ceiling),
+            "relay_msgs": sent,
+            "relay_msg_per_s": round(relay_rate),
+            "relay_share_of_ceiling": round(relay_rate / ceiling, 3),
+            "relay_worker_cpu_us_per_msg": round(worker_cpu / max(sent, 1) * 1e6),
+            "latency_commits_per_s": round(achieved),
+            "latency_pushes": len(latencies),
+            "latency_p50_ms": round(statistics.median(latencies) * 1000),
+            "latency_p95_ms": round(percentile(latencies, 0.95) * 1000),
+            "latency_max_ms": round(max(latencies) * 1000),
+        }
     finally:
         Notification.objects.filter(user=user).delete()
         Device.objects.filter(user=user).delete()
         user.delete()
+
+
+# -- 4. an announcement to many ----------------------------------------------------------------
+
+ANNOUNCEMENT_PREFIX = "+8495"
+# Lai Châu and one of its communes: no demo person lives there, so the recipients are ours.
+ANNOUNCEMENT_PROVINCE = (12, "Lai Châu")
+ANNOUNCEMENT_COMMUNE = (3390, "Xã Bình Lư")
+SENDER_PHONE = "+84939999999"
+
+
+def _announcement_audience(recipients: int):  # type: ignore[no-untyped-def]
+    """The commune, `recipients` people living there with one active device each (created
+    once, in batches), and a superuser to send from."""
+    from accounts.models import User
+    from agencies.models import AdministrativeUnit
+    from notifications.models import Device
+
+    province, _ = AdministrativeUnit.objects.get_or_create(
+        level="province",
+        code=ANNOUNCEMENT_PROVINCE[0],
+        defaults={"name": ANNOUNCEMENT_PROVINCE[1], "search_name": "lai chau"},
+    )
+    commune, _ = AdministrativeUnit.objects.get_or_create(
+        level="commune",
+        code=ANNOUNCEMENT_COMMUNE[0],
+        defaults={"name": ANNOUNCEMENT_COMMUNE[1], "search_name": "xa binh lu", "parent": province},
+    )
+    # Whoever of the `recipients` numbered people is missing (a run interrupted half-way).
+    have = set(
+        User.objects.filter(phone__startswith=ANNOUNCEMENT_PREFIX).values_list("phone", flat=True)
+    )
+    missing = [
+        phone
+        for phone in (f"{ANNOUNCEMENT_PREFIX}{i:07d}" for i in range(recipients))
+        if phone not in have
+    ]
+    for first in range(0, len(missing), 5000):
+        users = User.objects.bulk_create(
+            User(
+                phone=phone,
+                full_name=f"Người dân {phone[-7:]}",
+                password="!",  # unusable
+                administrative_unit=commune,
+            )
+            for phone in missing[first : first + 5000]
+        )
+        Device.objects.bulk_create(
+            Device(user=user, token=f"announce-{user.phone}", platform="android") for user in users
+        )
+    # Only the numbered people live there (an older run's sender may be stored with the prefix).
+    User.objects.filter(phone__startswith=ANNOUNCEMENT_PREFIX, administrative_unit=commune).exclude(
+        phone__in=[f"{ANNOUNCEMENT_PREFIX}{i:07d}" for i in range(recipients)]
+    ).update(administrative_unit=None)
+    sender = User.objects.filter(phone=SENDER_PHONE).first()
+    if sender is None:
+        sender = User.objects.create_superuser(SENDER_PHONE, "bench-only-Password#1")
+    return commune, sender
+
+
+def announcement(processes: Processes, recipients: int) -> dict[str, float]:
+    """Seconds from sending an announcement to `recipients` people until their outbox rows
+    all exist, and until the fake FCM server has all their pushes."""
+    from notifications.actions import send_announcement
+    from notifications.models import Announcement, Notification, PushMessage
+
+    commune, sender = _announcement_audience(recipients)
+    audience = type(sender).objects.filter(administrative_unit=commune, is_active=True).count()
+    fake_clear(processes.fcm_url)
+    started = time.perf_counter()
+    sent = send_announcement(
+        sender,
+        title="Lịch tiêm chủng",
+        body="Tiêm chủng mở rộng tại trạm y tế xã.",
+        administrative_unit=commune,
+    )
+    outbox = PushMessage.objects.filter(collapse_key=f"announcement-{sent.pk}")
+    try:
+        wait_for(
+            lambda: Announcement.objects.filter(pk=sent.pk, recipient_count__gte=audience).exists(),
+            600,
+            "the announcement's fan-out",
+            every=0.1,
+        )
+        rows_at = time.perf_counter() - started
+        rows = outbox.count()
+        wait_for(
+            lambda: not outbox.filter(status__in=["pending", "sending"]).exists(),
+            600,
+            "the announcement's pushes",
+            every=0.5,
+        )
+        delivered_at = time.perf_counter() - started
+        received = len(fake_get(processes.fcm_url))
+        print(
+            f"announcement to {audience:,} people: {rows:,} outbox rows in {rows_at:.1f} s, "
+            f"{received:,} pushes at the fake FCM server in {delivered_at:.1f} s"
+        )
+        return {
+            "announcement_recipients": audience,
+            "announcement_outbox_rows": rows,
+            "announcement_rows_seconds": round(rows_at, 1),
+            "announcement_pushes_received": received,
+            "announcement_delivered_seconds": round(delivered_at, 1),
+        }
+    finally:
+        Notification.objects.filter(kind="announcement", data__id=str(sent.pk)).delete()
+        Announcement.objects.filter(pk=sent.pk).delete()
+        fake_clear(processes.fcm_url)
 
 
 if __name__ == "__main__":

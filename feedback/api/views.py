@@ -91,6 +91,27 @@ class PublicFeedbackPagination(CursorPagination):
     ordering = ("-created_at", "-id")
 
 
+PUBLIC_FEED_COLUMNS = (
+    "id",
+    "tracking_code",
+    "status",
+    "title",
+    "content",
+    "answer",
+    "answered_at",
+    "support_count",
+    "created_at",
+    "category__code",
+    "category__name",
+    "agency__id",
+    "agency__code",
+    "agency__name",
+    "administrative_unit__code",
+    "administrative_unit__name",
+    "administrative_unit__level",
+)
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="Public feed of feedback",
@@ -117,7 +138,13 @@ class PublicFeedbackListView(FieldsMixin, LanguageMixin, generics.ListAPIView):
     pagination_class = PublicFeedbackPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        items = selectors.public_feedback()
+        # Only the columns the feed shows, and no province (a filter joins it when asked).
+        items = (
+            selectors.public_feedback()
+            .select_related(None)
+            .select_related("category", "agency", "administrative_unit")
+            .only(*PUBLIC_FEED_COLUMNS)
+        )
         params = self.request.query_params
         for name, lookup in (
             ("province", "administrative_unit__parent__code"),
